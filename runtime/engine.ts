@@ -1,0 +1,73 @@
+/**
+ * The seam between the protocol runtime and whatever executes SQL.
+ *
+ * The runtime owns the wire: framing, TLS, authentication, the state machine, output batching,
+ * cancel keys. An engine receives, per client session, the frontend messages the state machine has
+ * accepted, in order, and answers with backend messages. Engines: embedded PGlite (the default),
+ * a proxy to an upstream server, and user handlers.
+ */
+import type { BackendMessage, FrontendMessage } from '../generated/index.js';
+
+/** What the runtime knows about a client session when it hands it to an engine. */
+export interface SessionStart {
+  /** The authenticated user. */
+  readonly user: string;
+  /** The database named in the StartupMessage (defaults to the user). */
+  readonly database: string;
+  /** Every other StartupMessage parameter (GUCs such as application_name, client_encoding, options). */
+  readonly parameters: Readonly<Record<string, string>>;
+  /** The negotiated protocol version as a full code (major << 16 | minor). */
+  readonly protocolVersion: number;
+  /** The process id the runtime reports in BackendKeyData for this session. */
+  readonly processId: number;
+}
+
+/** Where an engine writes backend messages; the runtime batches them per Flush/Sync/end of Query. */
+export interface BackendSink {
+  send(message: BackendMessage): void;
+}
+
+export interface Engine {
+  /** A short name for logs and the CLI banner ("pglite", "proxy", "handlers"). */
+  readonly name: string;
+  /** Opens the engine side of one authenticated client session. */
+  openSession(start: SessionStart, events: SessionEvents): Promise<EngineSession>;
+  /** Stops the engine: in-flight work is finished or cancelled, resources released. */
+  close(): Promise<void>;
+}
+
+/** Messages an engine produces outside any request (NOTIFY to an idle session, a NOTICE, a changed parameter). */
+export interface SessionEvents {
+  /** Deliver an asynchronous backend message to this session's client as soon as it is idle. */
+  asyncMessage(message: BackendMessage): void;
+  /** The engine lost this session (upstream died, engine crashed): the runtime reports `error` and closes. */
+  fatal(error: EngineError): void;
+}
+
+export interface EngineSession {
+  /** ParameterStatus pairs to report after authentication, in the order to send them. */
+  readonly parameterStatus: ReadonlyArray<readonly [name: string, value: string]>;
+  /**
+   * Processes frontend messages in order and writes every backend message they produce to `out`,
+   * including ReadyForQuery after a Query, FunctionCall or Sync. The runtime only passes messages
+   * the current protocol state accepts; a run ends at a Sync, Flush, Query, FunctionCall,
+   * CopyDone or CopyFail, or where the client's buffered input ends.
+   */
+  execute(messages: readonly FrontendMessage[], out: BackendSink): Promise<void>;
+  /** Cancels the statement this session is running, if any (the effect of a CancelRequest). */
+  cancel(): void;
+  /** The client is gone (Terminate or disconnect): roll back what is open and release the session. */
+  close(): Promise<void>;
+}
+
+/** An engine failure that ends a session, reported to the client with this SQLSTATE (57P01, 08006...). */
+export class EngineError extends Error {
+  constructor(
+    readonly sqlstate: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EngineError';
+  }
+}
