@@ -104,7 +104,8 @@ export interface StateModel {
   readonly phase: 'startup' | 'authentication' | 'command' | 'copy' | 'closed';
   readonly speaker: 'frontend' | 'backend' | 'none';
   readonly framing: 'typed' | 'startup';
-  readonly directTls: boolean;
+  /** The state after a direct TLS handshake, if one may start here. */
+  readonly directTls: string | undefined;
   readonly refusesPlaintextBacklog: boolean;
   readonly doc: string;
   readonly recv: RuleModel[];
@@ -151,6 +152,14 @@ export interface ProtocolInfo {
   readonly cancelKey?: { doc: string; generatedLength: Readonly<Record<string, number>>; minLength: number; maxLength: number };
 }
 
+export interface DataTypeModel {
+  readonly name: string;
+  readonly oid: number;
+  readonly size: number;
+  readonly arrayOid: number | undefined;
+  readonly doc: string;
+}
+
 export interface SpecModel {
   readonly protocol: ProtocolInfo;
   readonly limits: readonly { name: string; value: number; doc: string }[];
@@ -160,6 +169,7 @@ export interface SpecModel {
   readonly replies: readonly ReplyModel[];
   readonly stateMachine: StateMachineModel;
   readonly extensions: readonly ExtensionModel[];
+  readonly dataTypes: readonly DataTypeModel[];
   readonly files: readonly string[];
 }
 
@@ -488,6 +498,7 @@ export function buildModel(files: readonly SpecFile[]): SpecModel {
   const states: StateModel[] = ((sm.states as Raw[]) ?? []).map((s, i) => {
     const path = `/stateMachine/states/${i}`;
     const other = s.otherwise as Raw | undefined;
+    checkState(smFile, `${path}/directTls/to`, (s.directTls as Raw | undefined)?.to as string | undefined);
     if (other) {
       checkState(smFile, `${path}/otherwise/to`, other.to as string | undefined);
       if (!errorNames.has(String(other.error))) at(smFile, `${path}/otherwise/error`, `the name of an entry in stateMachine.errors; "${String(other.error)}" is not one`);
@@ -497,7 +508,7 @@ export function buildModel(files: readonly SpecFile[]): SpecModel {
       phase: s.phase as StateModel['phase'],
       speaker: s.speaker as StateModel['speaker'],
       framing: (s.framing as 'typed' | 'startup' | undefined) ?? 'typed',
-      directTls: s.directTls === true,
+      directTls: (s.directTls as Raw | undefined)?.to as string | undefined,
       refusesPlaintextBacklog: s.refusesPlaintextBacklog === true,
       doc: String(s.doc),
       recv: resolveRules(smFile, `${path}/recv`, s.recv as Raw[] | undefined, 'recv', undefined),
@@ -568,8 +579,18 @@ export function buildModel(files: readonly SpecFile[]): SpecModel {
     if (!protocol.versions.some((v) => v.name === m.since)) atOrigin(m.origin, '/since', `one of the protocol versions (${protocol.versions.map((v) => v.name).join(', ')}); got "${m.since}"`);
   }
 
+  const dataTypes: DataTypeModel[] = [];
+  for (const f of files) {
+    ((f.data.dataTypes as Raw[] | undefined) ?? []).forEach((d, i) => {
+      const clash = dataTypes.find((x) => x.name === d.name || x.oid === d.oid);
+      if (clash) at(f, `/dataTypes/${i}`, `a data type name and OID not used before; ${clash.name} (${clash.oid}) has one of them`);
+      dataTypes.push({ name: String(d.name), oid: Number(d.oid), size: Number(d.size), arrayOid: d.arrayOid as number | undefined, doc: String(d.doc) });
+    });
+  }
+
   if (problems.length > 0) throw new SpecError(problems);
   return {
+    dataTypes,
     protocol,
     limits: [...limits.values()],
     enums: [...enums.values()],

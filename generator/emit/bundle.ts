@@ -579,7 +579,7 @@ function emitStates(sf: SourceFile, model: SpecModel): void {
       { name: 'phase', type: "'startup' | 'authentication' | 'command' | 'copy' | 'closed'", isReadonly: true },
       { name: 'speaker', type: "'frontend' | 'backend' | 'none'", isReadonly: true, docs: ['Whose turn it is: frontend input is read only in frontend states.'] },
       { name: 'framing', type: "'typed' | 'startup'", isReadonly: true, docs: ['How frontend bytes are framed in this state.'] },
-      { name: 'directTls', type: 'boolean', isReadonly: true, docs: ['A TLS handshake record may start here (direct SSL).'] },
+      { name: 'directTls', type: 'StateName | undefined', isReadonly: true, docs: ['If a TLS handshake record may start here (direct SSL): the state after the handshake.'] },
       { name: 'refusesPlaintextBacklog', type: 'boolean', isReadonly: true, docs: ['Bytes received before entering this state are refused.'] },
       { name: 'contextual', type: 'Readonly<Record<string, string>>', isReadonly: true, docs: ['Type byte -> the contextual message this state expects (the decode context).'] },
       { name: 'recv', type: 'Readonly<Record<string, StateRule>>', isReadonly: true },
@@ -620,7 +620,7 @@ function emitStates(sf: SourceFile, model: SpecModel): void {
               w.writeLine(`${s.name}: {`);
               w.indent(() => {
                 w.writeLine(`name: ${q(s.name)}, phase: ${q(s.phase)}, speaker: ${q(s.speaker)}, framing: ${q(s.framing)},`);
-                w.writeLine(`directTls: ${s.directTls}, refusesPlaintextBacklog: ${s.refusesPlaintextBacklog}, contextual: ${JSON.stringify(contextual)},`);
+                w.writeLine(`directTls: ${s.directTls ? q(s.directTls) : 'undefined'}, refusesPlaintextBacklog: ${s.refusesPlaintextBacklog}, contextual: ${JSON.stringify(contextual)},`);
                 w.writeLine(`recv: ${rulesObject(s.recv, true)},`);
                 w.writeLine(`send: ${rulesObject(s.send, true)},`);
                 w.writeLine(`otherwise: ${s.otherwise ? `{ error: ${q(s.otherwise.error)}, to: ${s.otherwise.to ? q(s.otherwise.to) : 'undefined'} }` : 'undefined'},`);
@@ -695,6 +695,28 @@ function emitProtocol(sf: SourceFile, model: SpecModel): void {
   if (p.directTls) {
     constant('DIRECT_TLS_FIRST_BYTE', String(p.directTls.firstByte), p.directTls.doc);
     constant('DIRECT_TLS_ALPN', q(p.directTls.alpn), 'The ALPN protocol a direct TLS connection must negotiate.');
+  }
+  if (model.dataTypes.length) {
+    sf.addVariableStatement({
+      isExported: true,
+      declarationKind: VariableDeclarationKind.Const,
+      docs: ['Built-in data types by name: OID, size (pg_type.typlen) and the OID of their array type.'],
+      declarations: [
+        {
+          name: 'DATA_TYPES',
+          initializer: (w) => {
+            w.write('{').newLine();
+            w.indent(() => {
+              for (const d of model.dataTypes) {
+                w.writeLine(`/** ${doc(d.doc)} */`);
+                w.writeLine(`${d.name}: { name: ${q(d.name)}, oid: ${d.oid}, size: ${d.size}, arrayOid: ${d.arrayOid ?? 'undefined'} },`);
+              }
+            });
+            w.write('} as const');
+          },
+        },
+      ],
+    });
   }
   if (p.startupTimeoutMs) constant('STARTUP_TIMEOUT_MS', String(p.startupTimeoutMs), 'How long a client may take to authenticate, as PostgreSQL\'s authentication_timeout default.');
   if (p.cancelKey) {

@@ -5,3 +5,4 @@ export { ValueList, type ValueInit } from './value-list.js';
 export { ProtocolDecodeError, ProtocolEncodeError, type DecodeErrorCode } from './decode-error.js';
 export { StreamDecoder, type DecodeContext, type DirectionTable, type TypedEntry, type StartupEntry, type Framing } from './stream-decoder.js';
 export { decodeUtf8 } from './utf8.js';
+export { decodeOne, type DecodeOneOptions } from './decode-one.js';

@@ -1,0 +1,440 @@
+/**
+ * One client connection, driven by the generated state machine: a single sequential loop reads a
+ * message in the framing and context the current state gives, asks the state machine what to do
+ * with it, and hands runs of accepted messages to the engine. Startup, TLS and authentication
+ * happen here; SQL happens in the engine.
+ */
+import { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import {
+  DIRECT_TLS_ALPN,
+  DIRECT_TLS_FIRST_BYTE,
+  MESSAGES,
+  PROTOCOL_3_0,
+  STATE_MACHINE,
+  type BackendMessage,
+  type FrontendMessage,
+  type StartupMessage,
+} from '../../generated/index.js';
+import { ProtocolDecodeError, StreamDecoder } from '../wire/index.js';
+import { StateMachine, type StateViolation, type Verdict } from '../protocol/state-machine.js';
+import { errorResponse, type ErrorInfo } from '../protocol/error-fields.js';
+import type { AnyMessage, ProtocolCodecs } from '../protocol/extension.js';
+import type { UserTable } from '../auth/index.js';
+import { EngineError, type BackendSink, type Engine, type EngineSession } from '../engine.js';
+import { authenticate } from './authenticate.js';
+import type { CancelRegistry } from './cancel-registry.js';
+import { negotiateStartup } from './negotiate.js';
+import { Output } from './output.js';
+
+export interface TlsSettings {
+  readonly secureContext: SecureContext;
+  /** tls-server-end-point hash of the certificate, when channel binding is possible. */
+  readonly channelBinding: Buffer | undefined;
+}
+
+/** What a connection needs from its server and protocol. */
+export interface ConnectionContext {
+  readonly codecs: ProtocolCodecs;
+  readonly engine: Engine;
+  readonly users: UserTable;
+  readonly cancels: CancelRegistry;
+  readonly tls: TlsSettings | undefined;
+  /** `_pq_.` options some registered extension handles. */
+  readonly claimableOptions: ReadonlySet<string>;
+  readonly startupTimeoutMs: number;
+  /** Called when a backend message breaks the state machine (an engine bug); the message is still sent. */
+  readonly onViolation: (violation: StateViolation, message: AnyMessage) => void;
+  /** Called with the session's claimed options after login, so a protocol can enable its extras. */
+  readonly onSessionStart?: (conn: ServerConnection, claimedOptions: Readonly<Record<string, string>>) => void;
+}
+
+/** Input held beyond this while a complete message waits to be processed pauses the socket. */
+const INPUT_HIGH_WATER = 1024 * 1024;
+/** Largest run of messages handed to the engine at once. */
+const MAX_RUN = 1000;
+
+export class ServerConnection {
+  private socket: Socket;
+  private readonly decoder: StreamDecoder<FrontendMessage>;
+  readonly fsm: StateMachine;
+  private readonly out: Output;
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private stashed: FrontendMessage | undefined;
+  private session: EngineSession | undefined;
+  private processId = 0;
+  private executing = false;
+  private readonly asyncQueue: BackendMessage[] = [];
+  private shuttingDown = false;
+  protocolVersion = PROTOCOL_3_0;
+  /** Resolves when the connection has closed. */
+  readonly done: Promise<void>;
+
+  constructor(
+    socket: Socket,
+    private readonly cx: ConnectionContext,
+  ) {
+    this.socket = socket;
+    this.fsm = new StateMachine(cx.codecs.stateTables);
+    this.decoder = new StreamDecoder(cx.codecs.frontendTable, { framing: 'startup' });
+    this.out = new Output(socket, this.fsm, cx.codecs, cx.onViolation);
+    this.attach(socket);
+    this.done = this.run();
+  }
+
+  /** Sends a backend message of an extension or the base protocol (e.g. from an executor hook). */
+  send(m: BackendMessage | AnyMessage): void {
+    this.out.send(m);
+  }
+
+  /** Ends the session as an administrator shutdown would: in-flight work is cancelled first. */
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    if (this.executing) this.session?.cancel();
+    else if (!this.fsm.closed) this.fatal({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
+    this.wakeUp();
+    await this.done;
+  }
+
+  // ---- transport ----------------------------------------------------------------------------------
+
+  private attach(socket: Socket): void {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.decoder.push(chunk);
+      if (this.decoder.buffered > INPUT_HIGH_WATER && this.executing) socket.pause();
+      this.wakeUp();
+    });
+    socket.on('end', () => this.markEnded());
+    socket.on('close', () => this.markEnded());
+    socket.on('error', () => this.markEnded());
+  }
+
+  private detach(socket: Socket): void {
+    socket.removeAllListeners('data');
+    socket.removeAllListeners('end');
+    socket.removeAllListeners('close');
+    socket.removeAllListeners('error');
+    socket.on('error', () => this.markEnded());
+  }
+
+  private markEnded(): void {
+    this.ended = true;
+    this.wakeUp();
+  }
+
+  private wakeUp(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private async waitForInput(): Promise<void> {
+    if (this.ended) return;
+    if (this.socket.isPaused()) this.socket.resume();
+    await new Promise<void>((resolve) => (this.wake = resolve));
+  }
+
+  /** The next frontend message, decoded as the current state says; undefined at end of input. */
+  private async read(): Promise<FrontendMessage | undefined> {
+    if (this.stashed) {
+      const m = this.stashed;
+      this.stashed = undefined;
+      return m;
+    }
+    for (;;) {
+      const m = this.decodeBuffered();
+      if (m !== undefined) return m;
+      if (this.ended || this.shuttingDown) return undefined;
+      await this.waitForInput();
+    }
+  }
+
+  private decodeBuffered(): FrontendMessage | undefined {
+    const info = this.fsm.info;
+    this.decoder.framing = info.framing;
+    this.decoder.context = { protocolVersion: this.protocolVersion, contextual: info.contextual };
+    return this.decoder.next();
+  }
+
+  private async upgradeTls(tls: TlsSettings, prefix: Uint8Array | undefined): Promise<boolean> {
+    const raw = this.socket;
+    this.detach(raw);
+    let transport: Duplex = raw;
+    if (prefix !== undefined) {
+      // Direct TLS: the ClientHello was already read; replay it through a stream the TLS layer reads.
+      const bridge = new Duplex({
+        read: () => raw.resume(),
+        write: (chunk, _enc, cb) => raw.write(chunk, cb),
+        final: (cb) => raw.end(cb),
+      });
+      bridge.push(prefix);
+      raw.on('data', (d: Buffer) => {
+        if (!bridge.push(d)) raw.pause();
+      });
+      raw.on('end', () => bridge.push(null));
+      raw.on('close', () => bridge.destroy());
+      transport = bridge;
+    }
+    const secure = new TLSSocket(transport as Socket, {
+      isServer: true,
+      secureContext: tls.secureContext,
+      ...(prefix !== undefined ? { ALPNProtocols: [DIRECT_TLS_ALPN] } : {}),
+    });
+    const ok = await new Promise<boolean>((resolve) => {
+      secure.once('secure', () => resolve(true));
+      secure.once('error', () => resolve(false));
+      secure.once('close', () => resolve(false));
+    });
+    if (!ok) {
+      raw.destroy();
+      this.ended = true;
+      return false;
+    }
+    this.socket = secure as unknown as Socket;
+    this.out.socket = this.socket;
+    this.attach(this.socket);
+    if (prefix !== undefined && secure.alpnProtocol !== DIRECT_TLS_ALPN) {
+      this.fatal({ severity: 'FATAL', code: '08P01', message: 'received direct SSL connection request without ALPN protocol negotiation extension' });
+      return false;
+    }
+    return true;
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    const timer = setTimeout(() => {
+      if (this.session === undefined) this.close();
+    }, this.cx.startupTimeoutMs);
+    try {
+      if (await this.startup()) {
+        clearTimeout(timer);
+        await this.commandLoop();
+      }
+    } catch (err) {
+      if (err instanceof ProtocolDecodeError) {
+        this.fatal({ severity: 'FATAL', code: err.sqlstate, message: err.message });
+      } else if (err instanceof EngineError) {
+        this.fatal({ severity: 'FATAL', code: err.sqlstate, message: err.message });
+      } else {
+        this.fatal({ severity: 'FATAL', code: 'XX000', message: `internal error: ${(err as Error).message}` });
+      }
+    } finally {
+      clearTimeout(timer);
+      if (this.processId) this.cx.cancels.unregister(this.processId);
+      const s = this.session;
+      this.session = undefined;
+      if (s) await s.close().catch(() => undefined);
+      this.close();
+    }
+  }
+
+  private close(): void {
+    this.out.flush();
+    if (!this.fsm.closed) this.fsm.force(STATE_MACHINE.final);
+    this.socket.end();
+    this.socket.destroySoon?.();
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+    this.ended = true;
+    this.wakeUp();
+  }
+
+  /** Sends a FATAL (or ERROR) and flushes. */
+  private fatal(info: ErrorInfo): void {
+    if (this.socket.destroyed) return;
+    this.out.send(errorResponse(info));
+    this.out.flush();
+  }
+
+  private reject(v: Extract<Verdict, { action: 'reject' }>): void {
+    this.out.send(errorResponse({ severity: v.severity, code: v.sqlstate, message: v.message }));
+    this.out.flush();
+  }
+
+  // ---- startup ------------------------------------------------------------------------------------
+
+  /** Runs the startup phase; true when the session is ready for queries. */
+  private async startup(): Promise<boolean> {
+    for (;;) {
+      if (this.fsm.info.directTls && this.cx.tls && this.decoder.buffered === 0) {
+        while (this.decoder.buffered === 0 && !this.ended) await this.waitForInput();
+      }
+      if (this.fsm.info.directTls && this.cx.tls && this.decoder.buffered > 0) {
+        const first = this.decoder.drain();
+        if (first[0] === DIRECT_TLS_FIRST_BYTE) {
+          this.fsm.force(this.fsm.info.directTls);
+          if (!(await this.upgradeTls(this.cx.tls, first))) return false;
+          continue;
+        }
+        this.decoder.push(first);
+      }
+      const m = await this.read();
+      if (m === undefined) return false;
+      const v = this.fsm.received(m.type, { protocolCode: MESSAGES[m.type]?.code ?? (m.type === 'StartupMessage' ? m.protocolVersion : undefined) });
+      if (v.action === 'reject') {
+        this.reject(v);
+        return false;
+      }
+      switch (m.type) {
+        case 'SSLRequest':
+          if (this.cx.tls) {
+            this.out.send({ type: 'SSLAccepted' });
+            this.out.flush();
+            if (this.fsm.info.refusesPlaintextBacklog && this.decoder.buffered > 0) {
+              const e = STATE_MACHINE.errors.plaintextAfterEncryptionRequest;
+              this.fatal({ severity: e.severity, code: e.sqlstate, message: e.message });
+              return false;
+            }
+            if (!(await this.upgradeTls(this.cx.tls, undefined))) return false;
+          } else {
+            this.out.send({ type: 'SSLRejected' });
+            this.out.flush();
+          }
+          break;
+        case 'GSSENCRequest':
+          this.out.send({ type: 'GSSENCRejected' });
+          this.out.flush();
+          break;
+        case 'CancelRequest':
+          this.cx.cancels.cancel(m.processId, m.secretKey);
+          return false;
+        case 'StartupMessage':
+          return this.login(m);
+        default:
+          return false;
+      }
+    }
+  }
+
+  private async login(m: StartupMessage): Promise<boolean> {
+    const negotiated = negotiateStartup(m, this.cx.claimableOptions);
+    if ('error' in negotiated) {
+      this.fatal(negotiated.error);
+      return false;
+    }
+    const req = negotiated.ok;
+    this.protocolVersion = req.protocolVersion;
+    if (req.negotiate) this.out.send(req.negotiate);
+    const outcome = await authenticate(req.user, this.cx.users, {
+      send: (msg) => this.out.send(msg),
+      read: async () => {
+        this.out.flush();
+        const msg = await this.read();
+        if (msg !== undefined) {
+          const v = this.fsm.received(msg.type, {});
+          if (v.action === 'reject') {
+            this.reject(v);
+            return undefined;
+          }
+        }
+        return msg;
+      },
+      channelBinding: this.socket instanceof TLSSocket ? this.cx.tls?.channelBinding : undefined,
+    });
+    if (!outcome.ok) {
+      if (!this.fsm.closed) this.fatal(outcome.error);
+      return false;
+    }
+    this.out.send({ type: 'AuthenticationOk' });
+    const { processId, secretKey } = this.cx.cancels.register(this.protocolVersion, { cancel: () => this.session?.cancel() });
+    this.processId = processId;
+    this.session = await this.cx.engine.openSession(
+      { user: req.user, database: req.database, parameters: req.parameters, protocolVersion: this.protocolVersion, processId },
+      {
+        asyncMessage: (msg) => this.deliverAsync(msg),
+        fatal: (err) => {
+          this.fatal({ severity: 'FATAL', code: err.sqlstate, message: err.message });
+          this.close();
+        },
+      },
+    );
+    for (const [name, value] of this.session.parameterStatus) this.out.send({ type: 'ParameterStatus', name, value });
+    this.out.send({ type: 'BackendKeyData', processId, secretKey });
+    this.cx.onSessionStart?.(this, req.claimedOptions);
+    this.out.send({ type: 'ReadyForQuery', status: 'I' });
+    this.out.flush();
+    return true;
+  }
+
+  // ---- commands -----------------------------------------------------------------------------------
+
+  private readonly sink: BackendSink = { send: (m) => this.out.send(m) };
+
+  private async commandLoop(): Promise<void> {
+    const session = this.session!;
+    for (;;) {
+      await this.out.drained();
+      this.flushAsync();
+      if (this.shuttingDown) {
+        this.fatal({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
+        return;
+      }
+      const m = await this.read();
+      if (m === undefined) return;
+      const v = this.fsm.received(m.type, { byte: MESSAGES[m.type]?.typeByte?.charCodeAt(0) });
+      if (v.action === 'ignore') continue;
+      if (m.type === 'Terminate') return;
+      let run: FrontendMessage[];
+      if (v.action === 'reject') {
+        if (v.closes) {
+          this.reject(v);
+          return;
+        }
+        // A non-fatal rejection fails the operation in progress (a COPY): the engine reports it.
+        run = [{ type: 'CopyFail', message: v.message }];
+      } else {
+        run = [m];
+        if (this.fsm.frontendSpeaks && !MESSAGES[m.type]?.flushesOutput) this.extendRun(run);
+      }
+      this.executing = true;
+      try {
+        await session.execute(run, this.sink);
+      } finally {
+        this.executing = false;
+      }
+      const last = run[run.length - 1]!;
+      if (MESSAGES[last.type]?.flushesOutput || !this.fsm.frontendSpeaks || this.decoder.buffered === 0) this.out.flush();
+      if (this.socket.isPaused() && this.decoder.buffered < INPUT_HIGH_WATER) this.socket.resume();
+    }
+  }
+
+  /** Adds the already-buffered messages that continue this run, up to one that ends it. */
+  private extendRun(run: FrontendMessage[]): void {
+    while (run.length < MAX_RUN) {
+      let n: FrontendMessage | undefined;
+      try {
+        n = this.decodeBuffered();
+      } catch {
+        return; // the bad bytes are reported when the loop reads them
+      }
+      if (n === undefined) return;
+      // A Query or FunctionCall starts its own run; a message the state rejects, or Terminate, ends it.
+      const ruleAction = this.fsm.info.recv[n.type]?.action;
+      if (n.type === 'Query' || n.type === 'FunctionCall' || n.type === 'Terminate' || ruleAction !== 'accept') {
+        if (ruleAction === 'ignore') {
+          this.fsm.received(n.type);
+          continue;
+        }
+        this.stashed = n;
+        return;
+      }
+      this.fsm.received(n.type);
+      run.push(n);
+      if (!this.fsm.frontendSpeaks || MESSAGES[n.type]?.flushesOutput) return;
+    }
+  }
+
+  private deliverAsync(m: BackendMessage): void {
+    this.asyncQueue.push(m);
+    if (!this.executing && this.fsm.frontendSpeaks && this.fsm.info.phase === 'command') this.flushAsync();
+  }
+
+  private flushAsync(): void {
+    if (this.asyncQueue.length === 0 || this.fsm.closed) return;
+    for (const m of this.asyncQueue.splice(0)) this.out.send(m);
+    this.out.flush();
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Backend output of one connection: messages are encoded into one buffer and written together at
+ * the flush points the spec names (messages marked `flush`, a Flush from the client, the end of a
+ * run), so a result set is a few socket writes, not one per row. A socket that stops draining
+ * stops the connection's processing until it drains: a client that never reads cannot make the
+ * server buffer without bound.
+ */
+import { once } from 'node:events';
+import type { Socket } from 'node:net';
+import { Writer } from '../wire/index.js';
+import { MESSAGES, type BackendMessage } from '../../generated/index.js';
+import { StateViolation, type StateMachine } from '../protocol/state-machine.js';
+import type { AnyMessage, ProtocolCodecs } from '../protocol/extension.js';
+
+/** Bytes buffered before a write is forced even without a flush point. */
+const HIGH_WATER = 256 * 1024;
+
+export class Output {
+  private readonly w = new Writer(64 * 1024);
+  private pendingDrain: Promise<unknown> | undefined;
+  socket: Socket;
+
+  constructor(
+    socket: Socket,
+    private readonly fsm: StateMachine,
+    private readonly codecs: ProtocolCodecs,
+    private readonly onViolation: (violation: StateViolation, message: AnyMessage) => void,
+  ) {
+    this.socket = socket;
+  }
+
+  /** Encodes a backend message, checks it against the state machine, and flushes if the spec says so. */
+  send(m: BackendMessage | AnyMessage): void {
+    this.codecs.encodeBackend(this.w, m);
+    try {
+      this.fsm.sent(m.type);
+    } catch (err) {
+      if (err instanceof StateViolation) this.onViolation(err, m);
+      else throw err;
+    }
+    if (MESSAGES[m.type]?.flush || this.w.length >= HIGH_WATER) this.flush();
+  }
+
+  /** Writes whatever is buffered. */
+  flush(): void {
+    if (this.w.length === 0 || this.socket.destroyed) return;
+    const ok = this.socket.write(this.w.take());
+    if (!ok && this.pendingDrain === undefined) {
+      this.pendingDrain = Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]).finally(() => {
+        this.pendingDrain = undefined;
+      });
+    }
+  }
+
+  /** Resolves when the socket has room again (immediately if it has). */
+  async drained(): Promise<void> {
+    if (this.pendingDrain) await this.pendingDrain;
+  }
+}
