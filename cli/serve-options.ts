@@ -1,0 +1,95 @@
+/** `pgspec serve` settings from flags and an optional JSON/YAML config file (flags win). */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+
+export interface ServeSettings {
+  host: string;
+  port: number;
+  engine: 'pglite' | 'trivial';
+  dataDir?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  users: string[];
+}
+
+export const SERVE_HELP = `usage: pgspec serve [options]
+
+Runs a PostgreSQL-compatible server on the embedded PostgreSQL (PGlite) engine.
+
+  --host HOST          address to listen on (default 127.0.0.1)
+  --port PORT          port (default 5432; 0 picks a free one)
+  --data-dir DIR       keep the database in DIR (default: in memory)
+  --engine NAME        pglite (default) or trivial (answers SELECT n only; for benchmarks)
+  --tls-cert FILE      PEM certificate: enables SSLRequest and direct TLS
+  --tls-key FILE       PEM private key for --tls-cert
+  --user SPEC          a user and how it authenticates, repeatable:
+                         name:trust | name:password:SECRET | name:md5:SECRET | name:scram-sha-256:SECRET
+                       "*" as the name is the rule for every other user (default: *:trust)
+  --config FILE        the same settings as a YAML or JSON file:
+                         host, port, dataDir, engine, tlsCert, tlsKey, users: [specs]
+  -h, --help           this text
+`;
+
+export function parseServeArgs(argv: readonly string[]): ServeSettings | 'help' {
+  const s: ServeSettings = { host: '127.0.0.1', port: 5432, engine: 'pglite', users: [] };
+  const flagUsers: string[] = [];
+  let config: Partial<ServeSettings> = {};
+  const need = (i: number, flag: string): string => {
+    const v = argv[i];
+    if (v === undefined) throw new Error(`${flag} needs a value`);
+    return v;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    switch (a) {
+      case '-h':
+      case '--help':
+        return 'help';
+      case '--host':
+        s.host = need(++i, a);
+        break;
+      case '--port':
+        s.port = Number(need(++i, a));
+        if (!Number.isInteger(s.port) || s.port < 0 || s.port > 65535) throw new Error(`--port: not a port number: ${argv[i]}`);
+        break;
+      case '--data-dir':
+        s.dataDir = need(++i, a);
+        break;
+      case '--engine': {
+        const e = need(++i, a);
+        if (e !== 'pglite' && e !== 'trivial') throw new Error(`--engine: expected pglite or trivial, got ${e}`);
+        s.engine = e;
+        break;
+      }
+      case '--tls-cert':
+        s.tlsCert = need(++i, a);
+        break;
+      case '--tls-key':
+        s.tlsKey = need(++i, a);
+        break;
+      case '--user':
+        flagUsers.push(need(++i, a));
+        break;
+      case '--config':
+        config = parseYaml(readFileSync(need(++i, a), 'utf8')) as Partial<ServeSettings>;
+        break;
+      default:
+        throw new Error(`unknown option ${a} (see pgspec serve --help)`);
+    }
+  }
+  const explicit = new Set(argv.filter((a) => a.startsWith('--')));
+  const merged: ServeSettings = {
+    host: explicit.has('--host') ? s.host : (config.host ?? s.host),
+    port: explicit.has('--port') ? s.port : (config.port ?? s.port),
+    engine: explicit.has('--engine') ? s.engine : (config.engine ?? s.engine),
+    users: flagUsers.length ? flagUsers : (config.users ?? ['*:trust']),
+  };
+  const dataDir = s.dataDir ?? config.dataDir;
+  const tlsCert = s.tlsCert ?? config.tlsCert;
+  const tlsKey = s.tlsKey ?? config.tlsKey;
+  if (dataDir) merged.dataDir = dataDir;
+  if (tlsCert) merged.tlsCert = tlsCert;
+  if (tlsKey) merged.tlsKey = tlsKey;
+  if (Boolean(merged.tlsCert) !== Boolean(merged.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
+  return merged;
+}
