@@ -66,7 +66,9 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     case 'docs': {
       const { runDocs } = await import('../generator/docs/main.js');
-      return runDocs(rest);
+      const r = await runDocs(rest);
+      (r.exitCode === 0 ? process.stdout : process.stderr).write(r.output + '\n');
+      return r.exitCode;
     }
     case undefined:
     case '-h':

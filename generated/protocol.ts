@@ -31,12 +31,18 @@ export const DATA_TYPES = {
     bool: { name: "bool", oid: 16, size: 1, arrayOid: 1000 },
     /** Binary string; text in hex ('\x...'), binary as is. */
     bytea: { name: "bytea", oid: 17, size: -1, arrayOid: 1001 },
+    /** Single byte "char" (pg_catalog codes such as relkind); text is the character. */
+    char: { name: "char", oid: 18, size: 1, arrayOid: 1002 },
+    /** Catalog identifier, at most 63 bytes; same formats as text. */
+    name: { name: "name", oid: 19, size: 64, arrayOid: 1003 },
     /** 64-bit integer; binary big-endian. */
     int8: { name: "int8", oid: 20, size: 8, arrayOid: 1016 },
     /** 16-bit integer; binary big-endian. */
     int2: { name: "int2", oid: 21, size: 2, arrayOid: 1005 },
     /** 32-bit integer; binary big-endian. */
     int4: { name: "int4", oid: 23, size: 4, arrayOid: 1007 },
+    /** Function OID shown by name in text; binary is the unsigned 32-bit OID. */
+    regproc: { name: "regproc", oid: 24, size: 4, arrayOid: 1008 },
     /** Variable-length text; binary is the UTF-8 bytes. */
     text: { name: "text", oid: 25, size: -1, arrayOid: 1009 },
     /** Object identifier; binary unsigned 32-bit. */
@@ -49,6 +55,8 @@ export const DATA_TYPES = {
     float8: { name: "float8", oid: 701, size: 8, arrayOid: 1022 },
     /** A literal whose type is not yet resolved. */
     unknown: { name: "unknown", oid: 705, size: -2, arrayOid: undefined },
+    /** Blank-padded character(n); same formats as text. */
+    bpchar: { name: "bpchar", oid: 1042, size: -1, arrayOid: 1014 },
     /** Variable-length text with a limit; same formats as text. */
     varchar: { name: "varchar", oid: 1043, size: -1, arrayOid: 1015 },
     /** Calendar date; binary days since 2000-01-01 as int32. */
@@ -63,6 +71,10 @@ export const DATA_TYPES = {
     interval: { name: "interval", oid: 1186, size: 16, arrayOid: 1187 },
     /** Arbitrary precision number; binary base-10000 digits with weight, sign and scale. */
     numeric: { name: "numeric", oid: 1700, size: -1, arrayOid: 1231 },
+    /** Relation OID shown by name in text; binary is the unsigned 32-bit OID. */
+    regclass: { name: "regclass", oid: 2205, size: 4, arrayOid: 2210 },
+    /** Type OID shown by name in text; binary is the unsigned 32-bit OID. */
+    regtype: { name: "regtype", oid: 2206, size: 4, arrayOid: 2211 },
     /** UUID; binary 16 bytes. */
     uuid: { name: "uuid", oid: 2950, size: 16, arrayOid: 2951 },
     /** Binary JSON; binary format is a version byte (1) and the JSON text. */

@@ -3,15 +3,15 @@
  * emit one bundle for the base protocol and one per extension.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve, sep } from 'node:path';
 import Handlebars from 'handlebars';
 import { findSpecFiles, loadSpecFiles } from './load.js';
 import { validateAgainstSchema } from './validate-schema.js';
 import { buildModel, type SpecModel } from './model.js';
 import { emitBundle } from './emit/bundle.js';
 
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export { PACKAGE_ROOT } from './package-root.js';
+import { PACKAGE_ROOT } from './package-root.js';
 
 export interface GenerateOptions {
   /** Spec directories or files; their union is one spec. */

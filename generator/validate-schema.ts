@@ -1,18 +1,19 @@
 /** Validates each spec file against the spec language's JSON Schema with ajv. */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import type { SpecFile } from './load.js';
+import { PACKAGE_ROOT } from './package-root.js';
 import { SpecError, type SpecProblem } from './spec-error.js';
 
-const schemaPath = fileURLToPath(new URL('../spec/schema/spec.schema.json', import.meta.url));
+
 
 let compiled: ReturnType<Ajv['compile']> | undefined;
 
 function validator(): ReturnType<Ajv['compile']> {
   if (compiled === undefined) {
     const ajv = new Ajv({ allErrors: true, strict: false });
-    compiled = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
+    compiled = ajv.compile(JSON.parse(readFileSync(join(PACKAGE_ROOT, 'spec', 'schema', 'spec.schema.json'), 'utf8')) as object);
   }
   return compiled;
 }

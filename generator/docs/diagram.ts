@@ -49,7 +49,7 @@ export function stateMachineDot(model: SpecModel, stateUrl: (state: string) => s
     if (states.length === 0) continue;
     out.push(`  subgraph ${quote(`cluster_${phase}`)} {`, `    label=${quote(phase)}; style="rounded,filled"; color="#c9ced6"; fillcolor=${quote(PHASE_COLOURS[phase])}; fontcolor="#3b4350";`);
     for (const s of states) {
-      const attrs = [`id=${quote(`state-${s.name}`)}`, `tooltip=${quote(s.doc.trim())}`];
+      const attrs = [`id=${quote(`svg-state-${s.name}`)}`, `tooltip=${quote(s.doc.trim())}`];
       const url = stateUrl(s.name);
       if (url) attrs.push(`URL=${quote(url)}`, `target="_top"`);
       if (s.name === sm.initial) attrs.push('penwidth=2');

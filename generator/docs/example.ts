@@ -38,7 +38,9 @@ export interface EncodedExample {
 // is a list indexed by the element's position; any other hint is the field's whole value.
 const utf8 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'utf8'));
 const HINTS: Record<string, unknown> = {
+  'Bind.portal': '',
   'Bind.statement': 'stmt1',
+  'Execute.portal': '',
   'Bind.parameterFormats': [0],
   'Bind.parameters': ['42', null],
   'Bind.resultFormats': [1],
