@@ -93,12 +93,19 @@ export function encodeAuthenticationSSPI(w: Writer, _m: AuthenticationSSPI) {
 /** Writes a AuthenticationSASL message (framing and length included). */
 export function encodeAuthenticationSASL(w: Writer, m: AuthenticationSASL) {
   w.beginTyped(82); // 'R'
-  w.int32(10); // AuthenticationCode.SASL
-  for (const it0 of m.mechanisms) {
-    w.cstring(it0);
+  try {
+    w.int32(10); // AuthenticationCode.SASL
+    for (const it0 of m.mechanisms) {
+      if (it0 === '') throw new ProtocolEncodeError("AuthenticationSASL", "mechanisms", "an empty string would end the list");
+      w.cstring(it0);
+    }
+
+    w.uint8(0);
+  } catch (err) {
+    w.abandon();
+    throw err;
   }
 
-  w.uint8(0);
   w.end();
 }
 
@@ -121,8 +128,15 @@ export function encodeAuthenticationSASLFinal(w: Writer, m: AuthenticationSASLFi
 /** Writes a BackendKeyData message (framing and length included). */
 export function encodeBackendKeyData(w: Writer, m: BackendKeyData) {
   w.beginTyped(75); // 'K'
-  w.int32(m.processId);
-  w.bytes(m.secretKey);
+  try {
+    w.int32(m.processId);
+    if (m.secretKey.length < 4 || m.secretKey.length > 256) throw new ProtocolEncodeError("BackendKeyData", "secretKey", 'length must be 4 to 256, got ' + m.secretKey.length);
+    w.bytes(m.secretKey);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
@@ -205,8 +219,15 @@ export function encodeCopyBothResponse(w: Writer, m: CopyBothResponse) {
 /** Writes a DataRow message (framing and length included). */
 export function encodeDataRow(w: Writer, m: DataRow) {
   w.beginTyped(68); // 'D'
-  w.uint16(m.values.length);
-  w.bytes(m.values.wireBytes);
+  try {
+    if (m.values.length > 65535) throw new ProtocolEncodeError("DataRow", "values", 'at most 65535 values, got ' + m.values.length);
+    w.uint16(m.values.length);
+    w.bytes(m.values.wireBytes);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
@@ -219,11 +240,18 @@ export function encodeEmptyQueryResponse(w: Writer, _m: EmptyQueryResponse) {
 /** Writes a ErrorResponse message (framing and length included). */
 export function encodeErrorResponse(w: Writer, m: ErrorResponse) {
   w.beginTyped(69); // 'E'
-  for (const it0 of m.fields) {
-    encodeErrorResponseField(w, it0);
+  try {
+    for (const it0 of m.fields) {
+      if (it0.code === '\0') throw new ProtocolEncodeError("ErrorResponse", "fields", "a zero byte would end the list");
+      encodeErrorResponseField(w, it0);
+    }
+
+    w.uint8(0);
+  } catch (err) {
+    w.abandon();
+    throw err;
   }
 
-  w.uint8(0);
   w.end();
 }
 
@@ -268,11 +296,18 @@ export function encodeNoData(w: Writer, _m: NoData) {
 /** Writes a NoticeResponse message (framing and length included). */
 export function encodeNoticeResponse(w: Writer, m: NoticeResponse) {
   w.beginTyped(78); // 'N'
-  for (const it0 of m.fields) {
-    encodeNoticeResponseField(w, it0);
+  try {
+    for (const it0 of m.fields) {
+      if (it0.code === '\0') throw new ProtocolEncodeError("NoticeResponse", "fields", "a zero byte would end the list");
+      encodeNoticeResponseField(w, it0);
+    }
+
+    w.uint8(0);
+  } catch (err) {
+    w.abandon();
+    throw err;
   }
 
-  w.uint8(0);
   w.end();
 }
 
@@ -360,6 +395,7 @@ export function encodeBind(w: Writer, m: Bind) {
       w.int16(it0);
     }
 
+    if (m.parameters.length > 65535) throw new ProtocolEncodeError("Bind", "parameters", 'at most 65535 values, got ' + m.parameters.length);
     w.uint16(m.parameters.length);
     w.bytes(m.parameters.wireBytes);
     if (m.resultFormats.length > 65535) throw new ProtocolEncodeError("Bind", "resultFormats", 'at most 65535 items, got ' + m.resultFormats.length);
@@ -424,6 +460,7 @@ export function encodeFunctionCall(w: Writer, m: FunctionCall) {
       w.int16(it0);
     }
 
+    if (m.arguments.length > 65535) throw new ProtocolEncodeError("FunctionCall", "arguments", 'at most 65535 values, got ' + m.arguments.length);
     w.uint16(m.arguments.length);
     w.bytes(m.arguments.wireBytes);
     w.int16(m.resultFormat);
@@ -525,12 +562,19 @@ export function encodeCopyDone(w: Writer, _m: CopyDone) {
 /** Writes a StartupMessage message (framing and length included). */
 export function encodeStartupMessage(w: Writer, m: StartupMessage) {
   w.beginUntyped();
-  w.int32(m.protocolVersion);
-  for (const it0 of m.parameters) {
-    encodeStartupParameter(w, it0);
+  try {
+    w.int32(m.protocolVersion);
+    for (const it0 of m.parameters) {
+      if (it0.name === '') throw new ProtocolEncodeError("StartupMessage", "parameters", "an empty string would end the list");
+      encodeStartupParameter(w, it0);
+    }
+
+    w.uint8(0);
+  } catch (err) {
+    w.abandon();
+    throw err;
   }
 
-  w.uint8(0);
   w.end();
 }
 
@@ -551,9 +595,16 @@ export function encodeGSSENCRequest(w: Writer, _m: GSSENCRequest) {
 /** Writes a CancelRequest message (framing and length included). */
 export function encodeCancelRequest(w: Writer, m: CancelRequest) {
   w.beginUntyped();
-  w.int32(80877102); // ProtocolCode.CancelRequest
-  w.int32(m.processId);
-  w.bytes(m.secretKey);
+  try {
+    w.int32(80877102); // ProtocolCode.CancelRequest
+    w.int32(m.processId);
+    if (m.secretKey.length < 4 || m.secretKey.length > 256) throw new ProtocolEncodeError("CancelRequest", "secretKey", 'length must be 4 to 256, got ' + m.secretKey.length);
+    w.bytes(m.secretKey);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 

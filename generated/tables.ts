@@ -7,21 +7,23 @@ import { decodeAuthenticationOkBody, decodeAuthenticationKerberosV5Body, decodeA
 /** Chooses among the frontend messages of type byte 'p': GSSResponse, PasswordMessage, SASLInitialResponse, SASLResponse. */
 function decodeFrontendp(r: Reader, ctx: DecodeContext): FrontendMessage {
   switch (ctx.contextual?.["p"]) {
-    case "GSSResponse": return decodeGSSResponseBody(r, ctx);
-    case "PasswordMessage": return decodePasswordMessageBody(r, ctx);
-    case "SASLInitialResponse": return decodeSASLInitialResponseBody(r, ctx);
-    case "SASLResponse": return decodeSASLResponseBody(r, ctx);
+    case "GSSResponse": r.message = "GSSResponse"; return decodeGSSResponseBody(r, ctx);
+    case "PasswordMessage": r.message = "PasswordMessage"; return decodePasswordMessageBody(r, ctx);
+    case "SASLInitialResponse": r.message = "SASLInitialResponse"; return decodeSASLInitialResponseBody(r, ctx);
+    case "SASLResponse": r.message = "SASLResponse"; return decodeSASLResponseBody(r, ctx);
     default: return r.fail('unexpected-context', "message type 'p' is not expected in this state");
   }
 }
 
 /** Chooses among the untyped startup packets by their code: StartupMessage, SSLRequest, GSSENCRequest, CancelRequest. */
 function decodeFrontendStartupPacket(r: Reader, ctx: DecodeContext): FrontendMessage {
-  switch (r.peekInt32()) {
-    case 80877103: return decodeSSLRequestBody(r, ctx);
-    case 80877104: return decodeGSSENCRequestBody(r, ctx);
-    case 80877102: return decodeCancelRequestBody(r, ctx);
-    default: return decodeStartupMessageBody(r, ctx);
+  const code = r.peekInt32();
+  if (code === undefined) return r.fail('truncated', "protocolVersion needs 4 bytes");
+  switch (code) {
+    case 80877103: r.message = "SSLRequest"; return decodeSSLRequestBody(r, ctx);
+    case 80877104: r.message = "GSSENCRequest"; return decodeGSSENCRequestBody(r, ctx);
+    case 80877102: r.message = "CancelRequest"; return decodeCancelRequestBody(r, ctx);
+    default: r.message = "StartupMessage"; return decodeStartupMessageBody(r, ctx);
   }
 }
 
@@ -51,18 +53,20 @@ export const FRONTEND_TABLE: DirectionTable<FrontendMessage> = {
 
 /** Chooses among the backend messages of type byte 'R': AuthenticationOk, AuthenticationKerberosV5, AuthenticationCleartextPassword, AuthenticationMD5Password, AuthenticationGSS, AuthenticationGSSContinue, AuthenticationSSPI, AuthenticationSASL, AuthenticationSASLContinue, AuthenticationSASLFinal. */
 function decodeBackendR(r: Reader, ctx: DecodeContext): BackendMessage {
-  switch (r.peekInt32()) {
-    case 0: return decodeAuthenticationOkBody(r, ctx);
-    case 2: return decodeAuthenticationKerberosV5Body(r, ctx);
-    case 3: return decodeAuthenticationCleartextPasswordBody(r, ctx);
-    case 5: return decodeAuthenticationMD5PasswordBody(r, ctx);
-    case 7: return decodeAuthenticationGSSBody(r, ctx);
-    case 8: return decodeAuthenticationGSSContinueBody(r, ctx);
-    case 9: return decodeAuthenticationSSPIBody(r, ctx);
-    case 10: return decodeAuthenticationSASLBody(r, ctx);
-    case 11: return decodeAuthenticationSASLContinueBody(r, ctx);
-    case 12: return decodeAuthenticationSASLFinalBody(r, ctx);
-    default: return r.fail('unknown-code', 'unknown code ' + String(r.peekInt32()));
+  const code = r.peekInt32();
+  if (code === undefined) return r.fail('truncated', "code needs 4 bytes");
+  switch (code) {
+    case 0: r.message = "AuthenticationOk"; return decodeAuthenticationOkBody(r, ctx);
+    case 2: r.message = "AuthenticationKerberosV5"; return decodeAuthenticationKerberosV5Body(r, ctx);
+    case 3: r.message = "AuthenticationCleartextPassword"; return decodeAuthenticationCleartextPasswordBody(r, ctx);
+    case 5: r.message = "AuthenticationMD5Password"; return decodeAuthenticationMD5PasswordBody(r, ctx);
+    case 7: r.message = "AuthenticationGSS"; return decodeAuthenticationGSSBody(r, ctx);
+    case 8: r.message = "AuthenticationGSSContinue"; return decodeAuthenticationGSSContinueBody(r, ctx);
+    case 9: r.message = "AuthenticationSSPI"; return decodeAuthenticationSSPIBody(r, ctx);
+    case 10: r.message = "AuthenticationSASL"; return decodeAuthenticationSASLBody(r, ctx);
+    case 11: r.message = "AuthenticationSASLContinue"; return decodeAuthenticationSASLContinueBody(r, ctx);
+    case 12: r.message = "AuthenticationSASLFinal"; return decodeAuthenticationSASLFinalBody(r, ctx);
+    default: return r.fail('unknown-code', 'unknown code ' + String(code));
   }
 }
 

@@ -39,9 +39,8 @@ export function loadSpecFiles(paths: readonly string[], cwd = process.cwd()): Sp
     const lineCounter = new LineCounter();
     const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false });
     if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        problems.push({ file, path: '', line: e.linePos?.[0]?.line, expected: `valid YAML (${e.message.split('\n')[0]})` });
-      }
+      const e = doc.errors[0]!;
+      problems.push({ file, path: '', line: lineCounter.linePos(e.pos[0]).line, expected: `valid YAML (${e.message.split('\n')[0]})` });
       continue;
     }
     const data = doc.toJS() as unknown;

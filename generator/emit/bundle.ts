@@ -382,20 +382,22 @@ function dispatchStatements(members: readonly MessageModel[], byte: string): str
   if (members.every((m) => m.contextual)) {
     return [
       `switch (ctx.contextual?.[${q(byte)}]) {`,
-      ...members.map((m) => `  case ${q(m.name)}: return decode${m.name}Body(r, ctx);`),
+      ...members.map((m) => `  case ${q(m.name)}: r.message = ${q(m.name)}; return decode${m.name}Body(r, ctx);`),
       `  default: return r.fail('unexpected-context', ${q(`message type '${byte}' is not expected in this state`)});`,
       `}`,
     ];
   }
   const field = members[0]!.fields.find((f) => f.name === members[0]!.discriminator!.field)!;
-  const peek = field.type.kind === 'int' && field.type.wire === 'int32' ? 'r.peekInt32()' : 'r.peekUint8()';
+  const int32 = field.type.kind === 'int' && field.type.wire === 'int32';
   const dflt = members.find((m) => m.discriminator?.isDefault);
   return [
-    `switch (${peek}) {`,
-    ...members.filter((m) => !m.discriminator!.isDefault).map((m) => `  case ${m.discriminator!.value}: return decode${m.name}Body(r, ctx);`),
+    int32 ? `const code = r.peekInt32();` : `const code = r.peekUint8();`,
+    int32 ? `if (code === undefined) return r.fail('truncated', ${q(`${field.name} needs 4 bytes`)});` : `if (code < 0) return r.fail('truncated', ${q(`${field.name} needs 1 byte`)});`,
+    `switch (code) {`,
+    ...members.filter((m) => !m.discriminator!.isDefault).map((m) => `  case ${m.discriminator!.value}: r.message = ${q(m.name)}; return decode${m.name}Body(r, ctx);`),
     dflt
-      ? `  default: return decode${dflt.name}Body(r, ctx);`
-      : `  default: return r.fail('unknown-code', 'unknown ${field.name} ' + String(${peek}));`,
+      ? `  default: r.message = ${q(dflt.name)}; return decode${dflt.name}Body(r, ctx);`
+      : `  default: return r.fail('unknown-code', 'unknown ${field.name} ' + String(code));`,
     `}`,
   ];
 }

@@ -187,7 +187,7 @@ export function encodeStatements(t: TypeModel, value: string, field: string, cx:
     case 'bytes':
       switch (t.length.kind) {
         case 'rest':
-          return [`w.bytes(${value});`];
+          return [...lengthGuard(t, value, field, cx), `w.bytes(${value});`];
         case 'fixed':
           return [
             `if (${value}.length !== ${t.length.size}) throw new ProtocolEncodeError(${owner}, ${q(field)}, 'expected ${t.length.size} bytes, got ' + ${value}.length);`,
@@ -207,7 +207,11 @@ export function encodeStatements(t: TypeModel, value: string, field: string, cx:
       break;
     case 'array': {
       if (isValueList(t)) {
-        return [`w.${t.count}(${value}.length);`, `w.bytes(${value}.wireBytes);`];
+        return [
+          `if (${value}.length > ${COUNT_MAX[t.count!]}) throw new ProtocolEncodeError(${owner}, ${q(field)}, 'at most ${COUNT_MAX[t.count!]} values, got ' + ${value}.length);`,
+          `w.${t.count}(${value}.length);`,
+          `w.bytes(${value}.wireBytes);`,
+        ];
       }
       const it = `it${depth}`;
       const lines: string[] = [];
@@ -217,13 +221,48 @@ export function encodeStatements(t: TypeModel, value: string, field: string, cx:
           `w.${t.count}(${value}.length);`,
         );
       }
-      lines.push(`for (const ${it} of ${value}) {`, ...encodeStatements(t.item, it, field, cx, depth + 1).map((s) => '  ' + s), `}`);
+      lines.push(`for (const ${it} of ${value}) {`);
+      if (t.terminator) lines.push(...terminatorGuard(t.item, it, t.terminator, field, cx).map((s) => '  ' + s));
+      lines.push(...encodeStatements(t.item, it, field, cx, depth + 1).map((s) => '  ' + s), `}`);
       if (t.terminator) lines.push(`w.${t.terminator.wire === 'uint8' ? 'uint8' : 'int32'}(${t.terminator.value});`);
       return lines;
     }
     case 'struct':
       return [`encode${t.name}(w, ${value});`];
   }
+  return [];
+}
+
+/** Refuses a value whose length the spec bounds (keys): the encoder must not write what no decoder accepts. */
+function lengthGuard(t: Extract<TypeModel, { kind: 'bytes' }>, value: string, field: string, cx: CodeContext): string[] {
+  let min = t.minLength;
+  let max = t.maxLength;
+  for (const lim of Object.values(t.lengthByVersion ?? {})) {
+    min = Math.min(min ?? lim.min, lim.min);
+    max = Math.max(max ?? lim.max, lim.max);
+  }
+  if (min === undefined && max === undefined) return [];
+  const lo = min ?? 0;
+  const hi = max ?? 0x7fffffff;
+  return [`if (${value}.length < ${lo} || ${value}.length > ${hi}) throw new ProtocolEncodeError(${q(cx.owner)}, ${q(field)}, 'length must be ${lo} to ${hi}, got ' + ${value}.length);`];
+}
+
+/** An element of a terminated list must not begin the way the terminator does. */
+function terminatorGuard(item: TypeModel, it: string, term: { wire: 'uint8' | 'int32'; value: number }, field: string, cx: CodeContext): string[] {
+  const fail = (why: string): string => `throw new ProtocolEncodeError(${q(cx.owner)}, ${q(field)}, ${q(why)});`;
+  let first: TypeModel | undefined = item;
+  let access = it;
+  if (item.kind === 'struct') {
+    const f = cx.model.structs.find((s) => s.name === item.name)!.fields[0];
+    first = f?.type;
+    access = `${it}.${f?.name}`;
+  }
+  if (!first) return [];
+  if (term.wire === 'uint8' && term.value === 0) {
+    if (first.kind === 'cstring') return [`if (${access} === '') ${fail('an empty string would end the list')}`];
+    if (first.kind === 'byte1') return [`if (${access} === '\\0') ${fail('a zero byte would end the list')}`];
+  }
+  if (term.wire === 'int32' && first.kind === 'int') return [`if (${access} === ${term.value}) ${fail(`the value ${term.value} would end the list`)}`];
   return [];
 }
 

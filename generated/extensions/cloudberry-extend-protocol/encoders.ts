@@ -23,11 +23,18 @@ export function encodeExtendProtocolBlock(w: Writer, m: ExtendProtocolBlock) {
 /** Writes a ExtendProtocol message (framing and length included). */
 export function encodeExtendProtocol(w: Writer, m: ExtendProtocol) {
   w.beginTyped(101); // 'e'
-  for (const it0 of m.blocks) {
-    encodeExtendProtocolBlock(w, it0);
+  try {
+    for (const it0 of m.blocks) {
+      if (it0.subtag === 3) throw new ProtocolEncodeError("ExtendProtocol", "blocks", "the value 3 would end the list");
+      encodeExtendProtocolBlock(w, it0);
+    }
+
+    w.int32(3);
+  } catch (err) {
+    w.abandon();
+    throw err;
   }
 
-  w.int32(3);
   w.end();
 }
 
