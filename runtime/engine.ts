@@ -20,11 +20,14 @@ export interface SessionStart {
   readonly protocolVersion: number;
   /** The process id the runtime reports in BackendKeyData for this session. */
   readonly processId: number;
+  /** The `_pq_.` extension options the client sent that a registered extension claimed, with their values. */
+  readonly options?: Readonly<Record<string, string>>;
 }
 
 /** Where an engine writes backend messages; the runtime batches them per Flush/Sync/end of Query. */
 export interface BackendSink {
-  send(message: BackendMessage): void;
+  /** A base-protocol message, or one of an extension the session's protocol registered. */
+  send(message: BackendMessage | { readonly type: string }): void;
 }
 
 export interface Engine {
