@@ -84,9 +84,9 @@ async function executeReporting(
     const report = await tracker.after();
     const blocks = failed ? [] : modifiedRelationBlocks(report);
     const at = blocks.length > 0 ? held.map((x) => x.type).lastIndexOf('CommandComplete') : -1;
+    const extension: ExtendProtocol = { type: 'ExtendProtocol', blocks };
     held.forEach((x, i) => {
-      if (i === at) const report: ExtendProtocol = { type: 'ExtendProtocol', blocks };
-        out.send(report);
+      if (i === at) out.send(extension);
       out.send(x);
     });
   }
