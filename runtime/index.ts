@@ -11,3 +11,7 @@ export { errorResponse, noticeResponse, readErrorFields, type ErrorInfo } from '
 export { EngineError, type Engine, type EngineSession, type SessionStart, type SessionEvents, type BackendSink } from './engine.js';
 export { TrivialEngine } from './engines/trivial/trivial-engine.js';
 export { UserTable, parseUserSpec, type UserEntry, type AuthMethodName } from './auth/index.js';
+export * from './engines/handlers/index.js';
+export * as values from './values/index.js';
+export { PgClientConnection } from './client/index.js';
+export { ExtendProtocolData, withModifiedRelationsReport } from './extend-protocol/index.js';
