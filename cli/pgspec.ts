@@ -8,7 +8,8 @@ import { parseServeArgs, SERVE_HELP, type ServeSettings } from './serve-options.
 
 const HELP = `usage: pgspec <command> [options]
 
-  serve      run a PostgreSQL-compatible server (embedded PostgreSQL by default)
+  serve      run a PostgreSQL-compatible server (embedded PostgreSQL by default, or a proxy)
+  trace      print every message between a client and a server, decoded and checked
   generate   validate spec directories and generate codecs, state tables and docs
   docs       build the protocol documentation site
 
@@ -16,6 +17,10 @@ Run pgspec <command> --help for the options of each.
 `;
 
 async function createEngine(s: ServeSettings): Promise<Engine> {
+  if (s.upstream) {
+    const { ProxyEngine } = await import('../runtime/engines/proxy/index.js');
+    return new ProxyEngine({ upstream: s.upstream });
+  }
   if (s.engine === 'trivial') return new TrivialEngine();
   const { PgliteEngine } = await import('../runtime/engines/pglite/index.js');
   return PgliteEngine.create(s.dataDir ? { dataDir: s.dataDir } : {});
@@ -58,6 +63,10 @@ async function main(argv: readonly string[]): Promise<number> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'trace': {
+      const { trace } = await import('./trace.js');
+      return trace(rest);
+    }
     case 'generate': {
       const { runGenerate } = await import('../generator/main.js');
       const r = runGenerate(rest);

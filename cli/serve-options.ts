@@ -6,6 +6,8 @@ export interface ServeSettings {
   host: string;
   port: number;
   engine: 'pglite' | 'trivial';
+  /** Serve from this upstream server (the proxy engine) instead of `engine`. */
+  upstream?: string;
   dataDir?: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -20,13 +22,16 @@ Runs a PostgreSQL-compatible server on the embedded PostgreSQL (PGlite) engine.
   --port PORT          port (default 5432; 0 picks a free one)
   --data-dir DIR       keep the database in DIR (default: in memory)
   --engine NAME        pglite (default) or trivial (answers SELECT n only; for benchmarks)
+  --upstream URL       proxy every session to this server instead:
+                         postgres://user:password@host:port/database?sslmode=prefer
+                       (no user/database in the URL: the client's are used upstream)
   --tls-cert FILE      PEM certificate: enables SSLRequest and direct TLS
   --tls-key FILE       PEM private key for --tls-cert
   --user SPEC          a user and how it authenticates, repeatable:
                          name:trust | name:password:SECRET | name:md5:SECRET | name:scram-sha-256:SECRET
                        "*" as the name is the rule for every other user (default: *:trust)
   --config FILE        the same settings as a YAML or JSON file:
-                         host, port, dataDir, engine, tlsCert, tlsKey, users: [specs]
+                         host, port, dataDir, engine, upstream, tlsCert, tlsKey, users: [specs]
   -h, --help           this text
 `;
 
@@ -61,6 +66,9 @@ export function parseServeArgs(argv: readonly string[]): ServeSettings | 'help' 
         s.engine = e;
         break;
       }
+      case '--upstream':
+        s.upstream = need(++i, a);
+        break;
       case '--tls-cert':
         s.tlsCert = need(++i, a);
         break;
@@ -84,6 +92,8 @@ export function parseServeArgs(argv: readonly string[]): ServeSettings | 'help' 
     engine: explicit.has('--engine') ? s.engine : (config.engine ?? s.engine),
     users: flagUsers.length ? flagUsers : (config.users ?? ['*:trust']),
   };
+  const upstream = s.upstream ?? config.upstream;
+  if (upstream) merged.upstream = upstream;
   const dataDir = s.dataDir ?? config.dataDir;
   const tlsCert = s.tlsCert ?? config.tlsCert;
   const tlsKey = s.tlsKey ?? config.tlsKey;

@@ -28,6 +28,11 @@ export interface SessionStart {
 export interface BackendSink {
   /** A base-protocol message, or one of an extension the session's protocol registered. */
   send(message: BackendMessage | { readonly type: string }): void;
+  /**
+   * Writes what is buffered and resolves when the client's socket has room again: an engine that
+   * streams (COPY TO, a proxy) awaits it now and then so a slow client bounds its memory.
+   */
+  drained?(): Promise<void>;
 }
 
 export interface Engine {
