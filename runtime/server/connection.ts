@@ -20,12 +20,14 @@ import {
 import { ProtocolDecodeError, StreamDecoder } from '../wire/index.js';
 import { StateMachine, type StateViolation, type Verdict } from '../protocol/state-machine.js';
 import { errorResponse, type ErrorInfo } from '../protocol/error-fields.js';
+import { unexpectedTypeError } from '../protocol/unexpected-type.js';
 import type { AnyMessage, ProtocolCodecs } from '../protocol/extension.js';
 import type { UserTable } from '../auth/index.js';
 import { EngineError, type BackendSink, type Engine, type EngineSession } from '../engine.js';
 import { authenticate } from './authenticate.js';
 import type { CancelRegistry } from './cancel-registry.js';
 import { negotiateStartup } from './negotiate.js';
+import { TOO_MANY_CONNECTIONS, type SessionSlots } from './session-slots.js';
 import { Output } from './output.js';
 
 export interface TlsSettings {
@@ -44,6 +46,8 @@ export interface ConnectionContext {
   /** `_pq_.` options some registered extension handles. */
   readonly claimableOptions: ReadonlySet<string>;
   readonly startupTimeoutMs: number;
+  /** The server's session limit, if any. */
+  readonly sessionSlots?: SessionSlots;
   /** Called when a backend message breaks the state machine (an engine bug); the message is still sent. */
   readonly onViolation: (violation: StateViolation, message: AnyMessage) => void;
   /** Called with the session's claimed options after login, so a protocol can enable its extras. */
@@ -54,6 +58,8 @@ export interface ConnectionContext {
 const INPUT_HIGH_WATER = 1024 * 1024;
 /** Largest run of messages handed to the engine at once. */
 const MAX_RUN = 1000;
+/** How long a shutdown waits for a session to end before dropping its socket. */
+const SHUTDOWN_GRACE_MS = 2000;
 
 export class ServerConnection {
   private socket: Socket;
@@ -68,6 +74,7 @@ export class ServerConnection {
   private executing = false;
   private readonly asyncQueue: BackendMessage[] = [];
   private shuttingDown = false;
+  private holdsSlot = false;
   protocolVersion = PROTOCOL_3_0;
   /** Resolves when the connection has closed. */
   readonly done: Promise<void>;
@@ -95,7 +102,13 @@ export class ServerConnection {
     if (this.executing) this.session?.cancel();
     else if (!this.fsm.closed) this.fatal({ severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' });
     this.wakeUp();
-    await this.done;
+    // A client that stopped reading would keep the loop waiting for its socket to drain forever.
+    const force = setTimeout(() => this.socket.destroy(), SHUTDOWN_GRACE_MS);
+    try {
+      await this.done;
+    } finally {
+      clearTimeout(force);
+    }
   }
 
   // ---- transport ----------------------------------------------------------------------------------
@@ -104,7 +117,9 @@ export class ServerConnection {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       this.decoder.push(chunk);
-      if (this.decoder.buffered > INPUT_HIGH_WATER && this.executing) socket.pause();
+      // Stop reading while enough input waits: whether the engine is busy or the loop waits for
+      // the client to drain our output, a client that sends without reading cannot grow our buffers.
+      if (this.decoder.buffered > INPUT_HIGH_WATER) socket.pause();
       this.wakeUp();
     });
     socket.on('end', () => this.markEnded());
@@ -145,11 +160,35 @@ export class ServerConnection {
       return m;
     }
     for (;;) {
+      // A peer that is gone can receive no answer: what it left buffered is not run.
+      if (this.ended && !this.socket.writable) return undefined;
+      const refused = this.refusedByTypeByte();
+      if (refused !== undefined) {
+        this.reject(refused);
+        return undefined;
+      }
       const m = this.decodeBuffered();
       if (m !== undefined) return m;
       if (this.ended || this.shuttingDown) return undefined;
       await this.waitForInput();
     }
+  }
+
+  /**
+   * Before login PostgreSQL judges a message by its type byte, before reading its body: a
+   * message out of turn is refused at once, whatever length it claims, so no client can make
+   * the server buffer a body before it has authenticated.
+   */
+  private refusedByTypeByte(): Extract<Verdict, { action: 'reject' }> | undefined {
+    const info = this.fsm.info;
+    if (info.phase !== 'authentication' || info.speaker !== 'frontend' || info.framing !== 'typed') return undefined;
+    const byte = this.decoder.peek();
+    if (byte === undefined || info.contextual[String.fromCharCode(byte)] !== undefined) return undefined;
+    const name = this.cx.codecs.frontendTable.typed[byte]?.name;
+    // Unknown bytes are refused by the decoder itself; a contextual byte with no meaning here too.
+    if (name === undefined || name.includes('|') || info.recv[name]?.action === 'accept') return undefined;
+    const v = this.fsm.received(name, { byte });
+    return v.action === 'reject' ? v : undefined;
   }
 
   private decodeBuffered(): FrontendMessage | undefined {
@@ -216,7 +255,7 @@ export class ServerConnection {
       }
     } catch (err) {
       if (err instanceof ProtocolDecodeError) {
-        this.fatal({ severity: 'FATAL', code: err.sqlstate, message: err.message });
+        this.fatal(unexpectedTypeError(err, this.fsm) ?? { severity: 'FATAL', code: err.sqlstate, message: err.message });
       } else if (err instanceof EngineError) {
         this.fatal({ severity: 'FATAL', code: err.sqlstate, message: err.message });
       } else {
@@ -225,6 +264,8 @@ export class ServerConnection {
     } finally {
       clearTimeout(timer);
       if (this.processId) this.cx.cancels.unregister(this.processId);
+      if (this.holdsSlot) this.cx.sessionSlots?.release();
+      this.holdsSlot = false;
       const s = this.session;
       this.session = undefined;
       if (s) await s.close().catch(() => undefined);
@@ -283,12 +324,15 @@ export class ServerConnection {
           if (this.cx.tls) {
             this.out.send({ type: 'SSLAccepted' });
             this.out.flush();
-            if (this.fsm.info.refusesPlaintextBacklog && this.decoder.buffered > 0) {
+            // Bytes that came before the handshake were not protected. As PostgreSQL does, finish
+            // the handshake first so the client can read why it is refused, then refuse them.
+            const backlog = this.fsm.info.refusesPlaintextBacklog && this.decoder.drain().length > 0;
+            if (!(await this.upgradeTls(this.cx.tls, undefined))) return false;
+            if (backlog) {
               const e = STATE_MACHINE.errors.plaintextAfterEncryptionRequest;
               this.fatal({ severity: e.severity, code: e.sqlstate, message: e.message });
               return false;
             }
-            if (!(await this.upgradeTls(this.cx.tls, undefined))) return false;
           } else {
             this.out.send({ type: 'SSLRejected' });
             this.out.flush();
@@ -318,13 +362,21 @@ export class ServerConnection {
     const req = negotiated.ok;
     this.protocolVersion = req.protocolVersion;
     if (req.negotiate) this.out.send(req.negotiate);
+    // As PostgreSQL: a full server says so after the startup packet, before any authentication.
+    if (this.cx.sessionSlots) {
+      if (!this.cx.sessionSlots.acquire()) {
+        this.fatal(TOO_MANY_CONNECTIONS);
+        return false;
+      }
+      this.holdsSlot = true;
+    }
     const outcome = await authenticate(req.user, this.cx.users, {
       send: (msg) => this.out.send(msg),
       read: async () => {
         this.out.flush();
         const msg = await this.read();
         if (msg !== undefined) {
-          const v = this.fsm.received(msg.type, {});
+          const v = this.fsm.received(msg.type, { byte: MESSAGES[msg.type]?.typeByte?.charCodeAt(0) });
           if (v.action === 'reject') {
             this.reject(v);
             return undefined;
@@ -342,7 +394,7 @@ export class ServerConnection {
     const { processId, secretKey } = this.cx.cancels.register(this.protocolVersion, { cancel: () => this.session?.cancel() });
     this.processId = processId;
     this.session = await this.cx.engine.openSession(
-      { user: req.user, database: req.database, parameters: req.parameters, protocolVersion: this.protocolVersion, processId },
+      { user: req.user, database: req.database, parameters: req.parameters, protocolVersion: this.protocolVersion, processId, options: req.claimedOptions },
       {
         asyncMessage: (msg) => this.deliverAsync(msg),
         fatal: (err) => {
@@ -361,7 +413,13 @@ export class ServerConnection {
 
   // ---- commands -----------------------------------------------------------------------------------
 
-  private readonly sink: BackendSink = { send: (m) => this.out.send(m) };
+  private readonly sink: BackendSink = {
+    send: (m) => this.out.send(m),
+    drained: async () => {
+      this.out.flush();
+      await this.out.drained();
+    },
+  };
 
   private async commandLoop(): Promise<void> {
     const session = this.session!;

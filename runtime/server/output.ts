@@ -43,12 +43,18 @@ export class Output {
 
   /** Writes whatever is buffered. */
   flush(): void {
-    if (this.w.length === 0 || this.socket.destroyed) return;
-    const ok = this.socket.write(this.w.take());
+    if (this.w.length === 0) return;
+    const bytes = this.w.take();
+    // A peer that has gone (or half-closed, which ends our side too) gets nothing more.
+    if (this.socket.destroyed || !this.socket.writable) return;
+    const ok = this.socket.write(bytes);
     if (!ok && this.pendingDrain === undefined) {
-      this.pendingDrain = Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]).finally(() => {
-        this.pendingDrain = undefined;
-      });
+      // `once` rejects on 'error'; a failed socket counts as drained, since nothing will be written.
+      this.pendingDrain = Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')])
+        .catch(() => undefined)
+        .finally(() => {
+          this.pendingDrain = undefined;
+        });
     }
   }
 

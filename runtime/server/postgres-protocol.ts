@@ -30,6 +30,7 @@ export function postgresProtocol(options: PostgresProtocolOptions = {}): WirePro
         tls: services.tls,
         claimableOptions,
         startupTimeoutMs: services.startupTimeoutMs,
+        ...(services.sessionSlots ? { sessionSlots: services.sessionSlots } : {}),
         onViolation: (violation, message) =>
           services.reportViolation({ protocol: name, state: violation.state, message: message.type, detail: violation.message }),
         ...(options.onSessionStart ? { onSessionStart: options.onSessionStart } : {}),

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { Engine } from '../engine.js';
 import type { UserTable } from '../auth/index.js';
 import type { CancelRegistry } from './cancel-registry.js';
+import type { SessionSlots } from './session-slots.js';
 import type { TlsSettings } from './connection.js';
 
 /** What every protocol of one server shares. */
@@ -17,6 +18,8 @@ export interface SharedServices {
   readonly cancels: CancelRegistry;
   readonly tls: TlsSettings | undefined;
   readonly startupTimeoutMs: number;
+  /** The server's session limit (maxConnections): take a slot at StartupMessage, give it back at close. */
+  readonly sessionSlots?: SessionSlots;
   /** Reports a protocol-state violation by the server side (an engine bug), with the message and state. */
   readonly reportViolation: (report: { protocol: string; state: string; message: string; detail: string }) => void;
 }

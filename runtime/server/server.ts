@@ -8,6 +8,7 @@ import { UserTable, parseUserSpec, type UserEntry } from '../auth/index.js';
 import type { Engine } from '../engine.js';
 import { CancelRegistry } from './cancel-registry.js';
 import { postgresProtocol } from './postgres-protocol.js';
+import { SessionSlots } from './session-slots.js';
 import { ProtocolRegistry, type ProtocolConnection, type SharedServices, type WireProtocol } from './protocol-registry.js';
 import { tlsSettings, type TlsOptions } from './tls-settings.js';
 
@@ -30,6 +31,11 @@ export interface ServerOptions {
   /** Protocols besides PostgreSQL's own, which is always registered as "postgresql" unless given here. */
   readonly protocols?: readonly WireProtocol[];
   readonly startupTimeoutMs?: number;
+  /**
+   * The most sessions at once (PostgreSQL's max_connections): one more gets FATAL 53300 "sorry,
+   * too many clients already" after its StartupMessage. Default: no limit.
+   */
+  readonly maxConnections?: number;
   /** Where protocol-state violations by the server side are reported (default: stderr). */
   readonly onViolation?: SharedServices['reportViolation'];
 }
@@ -61,6 +67,7 @@ export class PgServer {
       cancels: new CancelRegistry(),
       tls: options.tls ? tlsSettings(options.tls) : undefined,
       startupTimeoutMs: options.startupTimeoutMs ?? STARTUP_TIMEOUT_MS,
+      sessionSlots: new SessionSlots(options.maxConnections ?? Infinity),
       reportViolation: options.onViolation ?? ((r) => process.stderr.write(`pgspec: protocol violation by the server (${r.protocol}) in state ${r.state}: ${r.detail}\n`)),
     };
   }
@@ -104,8 +111,10 @@ export class PgServer {
   /** Stops listening, ends every session (cancelling in-flight work), then closes the engine. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await Promise.all(this.servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
+      // A listener's close callback waits for its connections to end, so end them while it waits.
+      const stopped = this.servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())));
       await Promise.all([...this.connections].map((c) => c.shutdown()));
+      await Promise.all(stopped);
       await this.options.engine.close();
     })();
     return this.closing;

@@ -43,15 +43,20 @@ export interface DirectionTable<M> {
 
 export type Framing = 'typed' | 'startup';
 
-const MIN_ALLOC = 64 * 1024;
-
 export class StreamDecoder<M> {
   private table: DirectionTable<M>;
+  /**
+   * The bytes being decoded: a pushed chunk (never copied), or a buffer this decoder allocated
+   * to join the pieces of one message that arrived split across chunks.
+   */
   private buf: Uint8Array = Buffer.alloc(0);
   private pos = 0;
   private end = 0;
-  /** True when `buf` is memory this decoder allocated, so bytes may be appended after `end`. */
-  private owned = false;
+  /** Chunks pushed while `buf` still had bytes, in order, from `queueHead` on (views, never copied). */
+  private queue: Uint8Array[] = [];
+  private queueHead = 0;
+  /** Bytes in the queue. */
+  private queued = 0;
   private readonly reader = new Reader(this.buf);
   /** How the next message is framed. */
   framing: Framing;
@@ -72,89 +77,163 @@ export class StreamDecoder<M> {
 
   /** Bytes received and not yet decoded. */
   get buffered(): number {
-    return this.end - this.pos;
+    return this.end - this.pos + this.queued;
   }
 
+  /**
+   * Adds received bytes. Nothing is copied here: a message split across chunks is joined (into
+   * memory of exactly its size) only once all of it has arrived, so the common case, messages
+   * wholly inside one chunk, is decoded in place.
+   */
   push(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
-    const pending = this.end - this.pos;
-    if (pending === 0) {
+    if (this.end === this.pos && this.queued === 0) {
       this.buf = chunk;
       this.pos = 0;
       this.end = chunk.length;
-      this.owned = false;
       return;
     }
-    if (this.owned && this.buf.length - this.end >= chunk.length) {
-      this.buf.set(chunk, this.end);
-      this.end += chunk.length;
-      return;
-    }
-    const size = Math.max(MIN_ALLOC, (pending + chunk.length) * 2);
-    const next = Buffer.allocUnsafe(size);
-    next.set(this.buf.subarray(this.pos, this.end), 0);
-    next.set(chunk, pending);
-    this.buf = next;
-    this.pos = 0;
-    this.end = pending + chunk.length;
-    this.owned = true;
+    this.queue.push(chunk);
+    this.queued += chunk.length;
+  }
+
+  /** The first undecoded byte (a typed message's type byte) without consuming it; undefined if none. */
+  peek(): number | undefined {
+    if (this.end > this.pos) return this.buf[this.pos];
+    return this.queued > 0 ? this.queue[this.queueHead]![0] : undefined;
   }
 
   /** Takes the undecoded bytes out of the decoder (e.g. to refuse them, or hand them to TLS). */
   drain(): Uint8Array {
-    const out = this.buf.subarray(this.pos, this.end);
+    let out = this.buf.subarray(this.pos, this.end);
+    if (this.queued > 0) {
+      out = Buffer.concat([out, ...this.queue.slice(this.queueHead)]);
+      this.clearQueue();
+    }
     this.pos = this.end;
     return out;
   }
 
   /** The next complete message, or undefined if more bytes are needed. Throws ProtocolDecodeError. */
   next(): M | undefined {
-    const avail = this.end - this.pos;
-    if (avail === 0) return undefined;
-    const buf = this.buf;
-    const p = this.pos;
+    let avail = this.end - this.pos;
+    if (avail === 0) {
+      if (this.queued === 0) return undefined;
+      this.advance();
+      avail = this.end - this.pos;
+    }
     if (this.expectReply !== undefined) {
-      const reply = this.table.replies?.[this.expectReply]?.[buf[p]!];
+      const reply = this.table.replies?.[this.expectReply]?.[this.buf[this.pos]!];
       if (reply !== undefined) {
-        this.pos = p + 1;
+        this.pos += 1;
         this.expectReply = undefined;
         return reply();
       }
     }
     if (this.framing === 'startup') return this.nextStartup(avail);
-    const type = buf[p]!;
+    const type = this.buf[this.pos]!;
     const entry = this.table.typed[type];
     if (entry === undefined) {
       throw new ProtocolDecodeError('unknown-type', typeName(type), `invalid ${this.table.direction} message type ${type}`);
     }
-    if (avail < 5) return undefined;
-    const len = (buf[p + 1]! << 24) | (buf[p + 2]! << 16) | (buf[p + 3]! << 8) | buf[p + 4]!;
+    if (avail + this.queued < 5) return undefined;
+    const len = avail >= 5 ? int32At(this.buf, this.pos + 1) : this.int32Across(1);
     if (len < this.table.minimumLength) {
       throw new ProtocolDecodeError('invalid-length', entry.name, `invalid message length ${len}`);
     }
     if (len > entry.limit) {
       throw new ProtocolDecodeError('too-long', entry.name, `message length ${len} exceeds the limit of ${entry.limit}`);
     }
-    if (avail < len + 1) return undefined;
+    if (avail < len + 1) {
+      if (avail + this.queued < len + 1) return undefined;
+      this.join(len + 1);
+    }
+    const p = this.pos;
     this.pos = p + 1 + len;
     if (this.expectReply !== undefined) this.expectReply = undefined;
-    return entry.decode(this.reader.reset(buf, p + 5, p + 1 + len, entry.name), this.context);
+    return entry.decode(this.reader.reset(this.buf, p + 5, p + 1 + len, entry.name), this.context);
   }
 
   private nextStartup(avail: number): M | undefined {
     const startup = this.table.startup;
     if (startup === undefined) throw new ProtocolDecodeError('unexpected-context', 'startup packet', `no untyped packets in the ${this.table.direction} direction`);
-    if (avail < 4) return undefined;
-    const buf = this.buf;
-    const p = this.pos;
-    const len = (buf[p]! << 24) | (buf[p + 1]! << 16) | (buf[p + 2]! << 8) | buf[p + 3]!;
+    if (avail + this.queued < 4) return undefined;
+    const len = avail >= 4 ? int32At(this.buf, this.pos) : this.int32Across(0);
     if (len < 8 || len > startup.limit) {
       throw new ProtocolDecodeError('invalid-length', 'startup packet', `invalid length of startup packet: ${len}`);
     }
-    if (avail < len) return undefined;
+    if (avail < len) {
+      if (avail + this.queued < len) return undefined;
+      this.join(len);
+    }
+    const p = this.pos;
     this.pos = p + len;
-    return startup.decode(this.reader.reset(buf, p + 4, p + len, 'startup packet'), this.context);
+    return startup.decode(this.reader.reset(this.buf, p + 4, p + len, 'startup packet'), this.context);
   }
+
+  /** Moves on to the next queued chunk; the current one is used up. */
+  private advance(): void {
+    const chunk = this.queue[this.queueHead]!;
+    this.buf = chunk;
+    this.pos = 0;
+    this.end = chunk.length;
+    this.queued -= chunk.length;
+    if (++this.queueHead === this.queue.length) this.clearQueue();
+  }
+
+  private clearQueue(): void {
+    this.queue = [];
+    this.queueHead = 0;
+    this.queued = 0;
+  }
+
+  /** The Int32 at `offset` undecoded bytes from here, read across chunk boundaries (the bytes are there). */
+  private int32Across(offset: number): number {
+    let v = 0;
+    for (let k = offset; k < offset + 4; k++) v = (v << 8) | this.byteAcross(k);
+    return v;
+  }
+
+  private byteAcross(k: number): number {
+    const avail = this.end - this.pos;
+    if (k < avail) return this.buf[this.pos + k]!;
+    k -= avail;
+    for (let i = this.queueHead; ; i++) {
+      const chunk = this.queue[i]!;
+      if (k < chunk.length) return chunk[k]!;
+      k -= chunk.length;
+    }
+  }
+
+  /**
+   * Makes the current buffer start with the next `total` undecoded bytes (all received), by
+   * copying them into new memory: the pushed chunks are never written to.
+   */
+  private join(total: number): void {
+    const out = Buffer.allocUnsafe(total);
+    const head = this.end - this.pos;
+    out.set(this.buf.subarray(this.pos, this.end), 0);
+    let filled = head;
+    while (filled < total) {
+      const chunk = this.queue[this.queueHead]!;
+      const take = Math.min(chunk.length, total - filled);
+      out.set(take === chunk.length ? chunk : chunk.subarray(0, take), filled);
+      filled += take;
+      this.queued -= take;
+      if (take === chunk.length) {
+        if (++this.queueHead === this.queue.length) this.clearQueue();
+      } else {
+        this.queue[this.queueHead] = chunk.subarray(take);
+      }
+    }
+    this.buf = out;
+    this.pos = 0;
+    this.end = total;
+  }
+}
+
+function int32At(b: Uint8Array, p: number): number {
+  return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
 }
 
 function typeName(type: number): string {
