@@ -99,6 +99,10 @@ export const LIMITS = {
     frontendSmall: 10000,
     /** PostgreSQL's PQ_LARGE_MESSAGE_LIMIT (MaxAllocSize - 1): frontend messages that carry queries, parameters or COPY data (Query, Parse, Bind, FunctionCall, CopyData) and authentication responses. */
     frontendLarge: 1073741822,
+    /** PostgreSQL's PG_MAX_AUTH_TOKEN_LENGTH: the longest password or GSSAPI/SSPI response it reads during authentication. */
+    authToken: 65535,
+    /** PostgreSQL's PG_MAX_SASL_MESSAGE_LENGTH, the longest SASL message it reads during authentication. */
+    saslMessage: 1024,
     /** PostgreSQL's MAX_STARTUP_PACKET_LENGTH, the longest untyped startup-phase packet. */
     startupPacket: 10000,
     /** libpq treats a longer backend message as lost synchronization unless its type is one that may legitimately be long (RowDescription, DataRow, CopyData, FunctionCallResponse, ErrorResponse, NoticeResponse, NotificationResponse). */

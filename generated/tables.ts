@@ -41,7 +41,7 @@ frontendTyped[88] = { name: "Terminate", limit: 10000, decode: decodeTerminateBo
 frontendTyped[99] = { name: "CopyDone", limit: 10000, decode: decodeCopyDoneBody }; // 'c'
 frontendTyped[100] = { name: "CopyData", limit: 1073741822, decode: decodeCopyDataBody }; // 'd'
 frontendTyped[102] = { name: "CopyFail", limit: 10000, decode: decodeCopyFailBody }; // 'f'
-frontendTyped[112] = { name: "GSSResponse|PasswordMessage|SASLInitialResponse|SASLResponse", limit: 1073741822, decode: decodeFrontendp };
+frontendTyped[112] = { name: "GSSResponse|PasswordMessage|SASLInitialResponse|SASLResponse", limit: 65535, contextualLimits: { GSSResponse: 65535, PasswordMessage: 65535, SASLInitialResponse: 1024, SASLResponse: 1024 }, decode: decodeFrontendp };
 
 /** How to decode frontend messages: by type byte, untyped startup packets by code, with each message's length limit. */
 export const FRONTEND_TABLE: DirectionTable<FrontendMessage> = {

@@ -29,8 +29,8 @@ export interface BackendSink {
   /** A base-protocol message, or one of an extension the session's protocol registered. */
   send(message: BackendMessage | { readonly type: string }): void;
   /**
-   * Writes what is buffered and resolves when the client's socket has room again: an engine that
-   * streams (COPY TO, a proxy) awaits it now and then so a slow client bounds its memory.
+   * Resolves when the client's socket has room again (at once if it has): an engine awaits it
+   * between messages or rows so that a client that does not read bounds the server's memory.
    */
   drained?(): Promise<void>;
 }

@@ -407,7 +407,10 @@ function typedEntryStatements(groups: readonly TypedGroup[], dir: 'frontend' | '
     const limit = Math.max(...g.members.map((m) => m.limits[dir]!.value));
     const name = groupName(g.members);
     const decode = g.members.length === 1 ? `decode${g.members[0]!.name}Body` : `decode${dir === 'frontend' ? 'Frontend' : 'Backend'}${byteIdent(g.byte)}`;
-    return `${tableVar}[${g.byte.charCodeAt(0)}] = { name: ${q(name)}, limit: ${limit}, decode: ${decode} }; // '${g.byte}'`;
+    const contextual = g.members.every((m) => m.contextual)
+      ? `, contextualLimits: { ${g.members.map((m) => `${m.name}: ${m.limits[dir]!.value}`).join(', ')} }`
+      : '';
+    return `${tableVar}[${g.byte.charCodeAt(0)}] = { name: ${q(name)}, limit: ${limit}${contextual}, decode: ${decode} }; // '${g.byte}'`;
   });
 }
 

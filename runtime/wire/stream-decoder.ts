@@ -22,6 +22,8 @@ export interface TypedEntry<M> {
   readonly name: string;
   /** Longest allowed length (the Int32 after the type byte, counting itself). */
   readonly limit: number;
+  /** For a type byte shared by messages told apart by state: each one's own limit, by name. */
+  readonly contextualLimits?: Readonly<Record<string, number>>;
   decode(r: Reader, ctx: DecodeContext): M;
 }
 
@@ -141,8 +143,10 @@ export class StreamDecoder<M> {
     if (len < this.table.minimumLength) {
       throw new ProtocolDecodeError('invalid-length', entry.name, `invalid message length ${len}`);
     }
-    if (len > entry.limit) {
-      throw new ProtocolDecodeError('too-long', entry.name, `message length ${len} exceeds the limit of ${entry.limit}`);
+    const variant = entry.contextualLimits === undefined ? undefined : this.context.contextual?.[String.fromCharCode(type)];
+    const limit = variant === undefined ? entry.limit : (entry.contextualLimits![variant] ?? entry.limit);
+    if (len > limit) {
+      throw new ProtocolDecodeError('too-long', variant ?? entry.name, `message length ${len} exceeds the limit of ${limit}`);
     }
     if (avail < len + 1) {
       if (avail + this.queued < len + 1) return undefined;

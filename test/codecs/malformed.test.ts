@@ -185,14 +185,37 @@ describe('a length over the limit fails on the header alone', () => {
     for (const [, table, byte, limit] of all) {
       const names = MODEL.messages.filter((m) => m.typeByte === String.fromCharCode(byte) && m.framing === 'typed' && m.directions.includes(table.direction));
       expect(names.length).toBeGreaterThan(0);
-      for (const m of names) expect(m.limits[table.direction]!.value).toBe(limit);
+      const contextual = table.typed[byte]!.contextualLimits;
+      for (const m of names) {
+        // Messages told apart only by state each keep their own limit; the entry's is the largest.
+        if (contextual) expect(m.limits[table.direction]!.value).toBe(contextual[m.name]);
+        else expect(m.limits[table.direction]!.value).toBe(limit);
+      }
+      if (contextual) expect(limit).toBe(Math.max(...Object.values(contextual)));
+    }
+  });
+
+  it.each(['PasswordMessage', 'GSSResponse', 'SASLInitialResponse', 'SASLResponse'])('a %s over its own limit fails on the header alone', (variant) => {
+    const byte = 'p'.charCodeAt(0);
+    const limit = FRONTEND_TABLE.typed[byte]!.contextualLimits![variant]!;
+    const d = new StreamDecoder(FRONTEND_TABLE, { context: { protocolVersion: PROTOCOL_3_2, contextual: { p: variant } } });
+    d.push(Buffer.concat([Buffer.from([byte]), i32(limit + 1)]));
+    expect(() => d.next()).toThrow(ProtocolDecodeError);
+    const d2 = new StreamDecoder(FRONTEND_TABLE, { context: { protocolVersion: PROTOCOL_3_2, contextual: { p: variant } } });
+    d2.push(Buffer.concat([Buffer.from([byte]), i32(limit + 1)]));
+    try {
+      d2.next();
+    } catch (e) {
+      expect((e as ProtocolDecodeError).code).toBe('too-long');
+      expect((e as ProtocolDecodeError).messageName).toBe(variant);
     }
   });
 
   it.each(all)('%s', (_, table, byte, limit) => {
     for (const len of [limit + 1, 0x7fffffff]) {
       if (len <= limit) continue;
-      const d = new StreamDecoder(table, { context: { protocolVersion: PROTOCOL_3_2, contextual: { p: 'PasswordMessage' } } });
+      // No contextual choice: the entry's own (largest) limit applies.
+      const d = new StreamDecoder(table, { context: { protocolVersion: PROTOCOL_3_2 } });
       d.push(Buffer.concat([Buffer.from([byte]), i32(len)]));
       let err: unknown;
       try {

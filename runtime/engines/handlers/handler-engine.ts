@@ -582,6 +582,8 @@ class HandlerSession implements EngineSession {
       }
       if (returnsRows) this.send({ type: 'DataRow', values: encodeRow(r.value, columns, formats) });
       sent++;
+      // A client that does not read stops the rows here, not in the server's memory.
+      if (this.out?.drained) await this.out.drained();
     }
     this.send({ type: 'PortalSuspended' });
     return undefined;

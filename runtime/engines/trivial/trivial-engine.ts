@@ -45,7 +45,10 @@ class TrivialSession implements EngineSession {
   private skipping = false;
 
   async execute(messages: readonly FrontendMessage[], out: BackendSink): Promise<void> {
-    for (const m of messages) this.handle(m, out);
+    for (const m of messages) {
+      this.handle(m, out);
+      if (out.drained) await out.drained();
+    }
   }
 
   cancel(): void {}
