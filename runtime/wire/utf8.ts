@@ -1,23 +1,76 @@
 /**
- * UTF-8 text <-> bytes, tuned for the many short strings of a result set: short ASCII runs are
- * built in JavaScript (cheaper than a call into the runtime), the rest goes through Buffer.
+ * UTF-8 text <-> bytes, tuned for the many short strings of a result set or a Bind. A call into
+ * the runtime (Buffer's utf8Slice / utf8Write) costs a fixed ~70-140 ns on Node 20, so short ASCII
+ * strings are built or written in JavaScript and everything else goes through Buffer. The
+ * thresholds below were measured (bench/, and micro-benchmarks of each length), not guessed.
  */
 import { Buffer } from 'node:buffer';
 
-const SHORT = 16;
+/** Up to this many bytes, ASCII text is decoded in JavaScript (one String.fromCharCode call). */
+const SHORT_DECODE = 12;
+/** Up to this many characters, ASCII text is encoded in JavaScript. */
+const SHORT_ENCODE = 24;
+
+const fromCharCode = String.fromCharCode;
 
 export function decodeUtf8(buf: Uint8Array, start: number, end: number): string {
   const len = end - start;
-  if (len <= SHORT) {
-    let out = '';
-    for (let i = start; i < end; i++) {
-      const c = buf[i]!;
-      if (c >= 0x80) return toBuffer(buf).utf8Slice(start, end);
-      out += String.fromCharCode(c);
-    }
-    return out;
+  if (len <= SHORT_DECODE) {
+    let or = 0;
+    for (let i = start; i < end; i++) or |= buf[i]!;
+    if (or < 0x80) return shortAscii(buf, start, len);
   }
   return toBuffer(buf).utf8Slice(start, end);
+}
+
+/**
+ * `len` (at most SHORT_DECODE) ASCII bytes as a string, made in one call: building it a character
+ * at a time makes a string per character, and a call into the runtime costs more than either.
+ */
+function shortAscii(b: Uint8Array, s: number, len: number): string {
+  switch (len) {
+    case 0: return '';
+    case 1: return fromCharCode(b[s]!);
+    case 2: return fromCharCode(b[s]!, b[s + 1]!);
+    case 3: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!);
+    case 4: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!);
+    case 5: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!);
+    case 6: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!);
+    case 7: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!);
+    case 8: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!);
+    case 9: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!);
+    case 10: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!);
+    case 11: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!);
+    default: return fromCharCode(b[s]!, b[s + 1]!, b[s + 2]!, b[s + 3]!, b[s + 4]!, b[s + 5]!, b[s + 6]!, b[s + 7]!, b[s + 8]!, b[s + 9]!, b[s + 10]!, b[s + 11]!);
+  }
+}
+
+/** The UTF-8 byte length of `text` (a lone surrogate counts 3 bytes, as Buffer encodes it). */
+export function utf8Length(text: string): number {
+  const n = text.length;
+  if (n <= SHORT_ENCODE) {
+    let i = 0;
+    while (i < n && text.charCodeAt(i) < 0x80) i++;
+    if (i === n) return n;
+  }
+  return Buffer.byteLength(text, 'utf8');
+}
+
+/**
+ * Writes `text` as UTF-8 at `pos` and returns the bytes written. The caller has made room for
+ * utf8Length(text) bytes (or 3 per UTF-16 unit).
+ */
+export function writeUtf8(buf: Buffer, pos: number, text: string): number {
+  const n = text.length;
+  if (n <= SHORT_ENCODE) {
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) return buf.utf8Write(text, pos);
+      buf[pos + i] = c;
+    }
+    return n;
+  }
+  return buf.utf8Write(text, pos);
 }
 
 /** A Buffer over the same memory (no copy). */

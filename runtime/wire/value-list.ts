@@ -7,7 +7,7 @@
  * only if you reuse that buffer yourself (the generated stream decoders never overwrite it).
  */
 import { Buffer } from 'node:buffer';
-import { decodeUtf8 } from './utf8.js';
+import { decodeUtf8, utf8Length, writeUtf8 } from './utf8.js';
 
 export type ValueInit = string | Uint8Array | null;
 
@@ -30,32 +30,37 @@ export class ValueList implements Iterable<Uint8Array | null> {
 
   /** Builds a list from JavaScript values (strings are UTF-8 encoded). */
   static from(values: readonly ValueInit[]): ValueList {
-    let size = 0;
-    const encoded: (Uint8Array | null)[] = new Array(values.length);
-    for (let i = 0; i < values.length; i++) {
+    const count = values.length;
+    // The size first, so the bytes are written once, straight into memory of the exact size.
+    let size = 4 * count;
+    for (let i = 0; i < count; i++) {
       const v = values[i];
-      const bytes = v === null || v === undefined ? null : typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
-      encoded[i] = bytes;
-      size += 4 + (bytes === null ? 0 : bytes.length);
+      if (v !== null && v !== undefined) size += typeof v === 'string' ? utf8Length(v) : v.length;
     }
     const buf = Buffer.allocUnsafe(size);
     let pos = 0;
-    for (const bytes of encoded) {
-      if (bytes === null) {
-        buf.writeInt32BE(-1, pos);
-        pos += 4;
-      } else {
-        buf.writeInt32BE(bytes.length, pos);
-        buf.set(bytes, pos + 4);
-        pos += 4 + bytes.length;
+    for (let i = 0; i < count; i++) {
+      const v = values[i];
+      let n = -1;
+      if (typeof v === 'string') n = writeUtf8(buf, pos + 4, v);
+      else if (v !== null && v !== undefined) {
+        buf.set(v, pos + 4);
+        n = v.length;
       }
+      buf[pos] = n >>> 24;
+      buf[pos + 1] = (n >>> 16) & 0xff;
+      buf[pos + 2] = (n >>> 8) & 0xff;
+      buf[pos + 3] = n & 0xff;
+      pos += 4 + (n < 0 ? 0 : n);
     }
-    return new ValueList(buf, 0, size, values.length);
+    return new ValueList(buf, 0, size, count);
   }
 
   /** The list's wire bytes (without the count), for the encoders. */
   get wireBytes(): Uint8Array {
-    return this.buf.subarray(this.start, this.end);
+    const b = this.buf;
+    // A list that owns its whole buffer (any list built by from()) needs no new view.
+    return this.start === 0 && this.end === b.length ? b : b.subarray(this.start, this.end);
   }
 
   private offsetOf(i: number): number {

@@ -5,6 +5,8 @@
  */
 import { Buffer } from 'node:buffer';
 import { ProtocolEncodeError } from './decode-error.js';
+import { utf8Length, writeUtf8 } from './utf8.js';
+import { ValueList, type ValueInit } from './value-list.js';
 
 export class Writer {
   buf: Buffer;
@@ -23,7 +25,11 @@ export class Writer {
   }
 
   ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
+    if (this.pos + n > this.buf.length) this.grow(n);
+  }
+
+  /** Kept out of ensure() so the hot check stays small enough to inline everywhere. */
+  private grow(n: number): void {
     const used = this.pos - this.start;
     let size = this.buf.length * 2;
     while (size < used + n) size *= 2;
@@ -57,8 +63,14 @@ export class Writer {
 
   /** Writes the message length (counting itself) into the room left by begin*. */
   end(): void {
-    const len = this.pos - this.messageStart;
-    this.buf.writeInt32BE(len, this.messageStart);
+    const at = this.messageStart;
+    const len = this.pos - at;
+    if (len > 0x7fffffff) throw new RangeError(`message length ${len} does not fit an Int32`);
+    const b = this.buf;
+    b[at] = len >>> 24;
+    b[at + 1] = (len >>> 16) & 0xff;
+    b[at + 2] = (len >>> 8) & 0xff;
+    b[at + 3] = len & 0xff;
     this.messageStart = -1;
     this.messageBegin = -1;
   }
@@ -143,25 +155,63 @@ export class Writer {
 
   /** A NUL-terminated UTF-8 string. */
   cstring(value: string): void {
-    this.ensure(value.length * 3 + 1);
-    this.pos += this.buf.utf8Write(value, this.pos);
-    this.buf[this.pos++] = 0;
+    this.roomForText(value, 1);
+    let p = this.pos;
+    p += writeUtf8(this.buf, p, value);
+    this.buf[p] = 0;
+    this.pos = p + 1;
   }
 
   bytes(value: Uint8Array): void {
-    this.ensure(value.length);
+    const n = value.length;
+    this.ensure(n);
+    // TypedArray.set measured as fast as a JavaScript loop from 8 bytes up, so it is always used.
     this.buf.set(value, this.pos);
-    this.pos += value.length;
+    this.pos += n;
+  }
+
+  /**
+   * The values of a list (not its count), each Int32-length-prefixed, -1 for NULL. Given plain
+   * values it writes them straight into this buffer: no ValueList, no intermediate copy, which
+   * halves the cost of a Bind or DataRow built from JavaScript values.
+   */
+  values(list: ValueList | readonly ValueInit[]): void {
+    if (list instanceof ValueList) {
+      this.bytes(list.wireBytes);
+      return;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const v = list[i];
+      if (v === null || v === undefined) this.int32(-1);
+      else if (typeof v === 'string') this.lengthPrefixedText(v);
+      else {
+        this.int32(v.length);
+        this.bytes(v);
+      }
+    }
   }
 
   /** A UTF-8 string without terminator, preceded by its Int32 byte length. */
   lengthPrefixedText(value: string): void {
-    this.ensure(value.length * 3 + 4);
+    this.roomForText(value, 4);
+    const b = this.buf;
     const at = this.pos;
-    this.pos += 4;
-    const n = this.buf.utf8Write(value, this.pos);
-    this.buf.writeInt32BE(n, at);
-    this.pos += n;
+    const n = writeUtf8(b, at + 4, value);
+    b[at] = n >>> 24;
+    b[at + 1] = (n >>> 16) & 0xff;
+    b[at + 2] = (n >>> 8) & 0xff;
+    b[at + 3] = n & 0xff;
+    this.pos = at + 4 + n;
+  }
+
+  /**
+   * Room for `value` as UTF-8 plus `extra` bytes. Three bytes per UTF-16 unit always suffice;
+   * only when that much is not free is the exact length worth computing, so a long string does
+   * not grow the buffer to three times its size.
+   */
+  private roomForText(value: string, extra: number): void {
+    const worst = value.length * 3 + extra;
+    if (this.pos + worst > this.buf.length) this.ensure(utf8Length(value) + extra);
   }
 
   /** The bytes written since the last take(), as a view the caller owns. */
