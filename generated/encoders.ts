@@ -34,28 +34,46 @@ export function encodeStartupParameter(w: Writer, m: StartupParameter) {
 
 /** Writes a AuthenticationOk message (framing and length included). */
 export function encodeAuthenticationOk(w: Writer, _m: AuthenticationOk) {
-  w.beginTyped(82); // 'R'
-  w.int32(0); // AuthenticationCode.Ok
+  w.beginTyped(82, "AuthenticationOk"); // 'R'
+  try {
+    w.int32(0); // AuthenticationCode.Ok
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a AuthenticationKerberosV5 message (framing and length included). */
 export function encodeAuthenticationKerberosV5(w: Writer, _m: AuthenticationKerberosV5) {
-  w.beginTyped(82); // 'R'
-  w.int32(2); // AuthenticationCode.KerberosV5
+  w.beginTyped(82, "AuthenticationKerberosV5"); // 'R'
+  try {
+    w.int32(2); // AuthenticationCode.KerberosV5
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a AuthenticationCleartextPassword message (framing and length included). */
 export function encodeAuthenticationCleartextPassword(w: Writer, _m: AuthenticationCleartextPassword) {
-  w.beginTyped(82); // 'R'
-  w.int32(3); // AuthenticationCode.CleartextPassword
+  w.beginTyped(82, "AuthenticationCleartextPassword"); // 'R'
+  try {
+    w.int32(3); // AuthenticationCode.CleartextPassword
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a AuthenticationMD5Password message (framing and length included). */
 export function encodeAuthenticationMD5Password(w: Writer, m: AuthenticationMD5Password) {
-  w.beginTyped(82); // 'R'
+  w.beginTyped(82, "AuthenticationMD5Password"); // 'R'
   try {
     w.int32(5); // AuthenticationCode.MD5Password
     if (m.salt.length !== 4) throw new ProtocolEncodeError("AuthenticationMD5Password", "salt", 'expected 4 bytes, got ' + m.salt.length);
@@ -70,29 +88,47 @@ export function encodeAuthenticationMD5Password(w: Writer, m: AuthenticationMD5P
 
 /** Writes a AuthenticationGSS message (framing and length included). */
 export function encodeAuthenticationGSS(w: Writer, _m: AuthenticationGSS) {
-  w.beginTyped(82); // 'R'
-  w.int32(7); // AuthenticationCode.GSS
+  w.beginTyped(82, "AuthenticationGSS"); // 'R'
+  try {
+    w.int32(7); // AuthenticationCode.GSS
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a AuthenticationGSSContinue message (framing and length included). */
 export function encodeAuthenticationGSSContinue(w: Writer, m: AuthenticationGSSContinue) {
-  w.beginTyped(82); // 'R'
-  w.int32(8); // AuthenticationCode.GSSContinue
-  w.bytes(m.data);
+  w.beginTyped(82, "AuthenticationGSSContinue"); // 'R'
+  try {
+    w.int32(8); // AuthenticationCode.GSSContinue
+    w.bytes(m.data);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a AuthenticationSSPI message (framing and length included). */
 export function encodeAuthenticationSSPI(w: Writer, _m: AuthenticationSSPI) {
-  w.beginTyped(82); // 'R'
-  w.int32(9); // AuthenticationCode.SSPI
+  w.beginTyped(82, "AuthenticationSSPI"); // 'R'
+  try {
+    w.int32(9); // AuthenticationCode.SSPI
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a AuthenticationSASL message (framing and length included). */
 export function encodeAuthenticationSASL(w: Writer, m: AuthenticationSASL) {
-  w.beginTyped(82); // 'R'
+  w.beginTyped(82, "AuthenticationSASL"); // 'R'
   try {
     w.int32(10); // AuthenticationCode.SASL
     for (const it0 of m.mechanisms) {
@@ -111,23 +147,35 @@ export function encodeAuthenticationSASL(w: Writer, m: AuthenticationSASL) {
 
 /** Writes a AuthenticationSASLContinue message (framing and length included). */
 export function encodeAuthenticationSASLContinue(w: Writer, m: AuthenticationSASLContinue) {
-  w.beginTyped(82); // 'R'
-  w.int32(11); // AuthenticationCode.SASLContinue
-  w.bytes(m.data);
+  w.beginTyped(82, "AuthenticationSASLContinue"); // 'R'
+  try {
+    w.int32(11); // AuthenticationCode.SASLContinue
+    w.bytes(m.data);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a AuthenticationSASLFinal message (framing and length included). */
 export function encodeAuthenticationSASLFinal(w: Writer, m: AuthenticationSASLFinal) {
-  w.beginTyped(82); // 'R'
-  w.int32(12); // AuthenticationCode.SASLFinal
-  w.bytes(m.data);
+  w.beginTyped(82, "AuthenticationSASLFinal"); // 'R'
+  try {
+    w.int32(12); // AuthenticationCode.SASLFinal
+    w.bytes(m.data);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a BackendKeyData message (framing and length included). */
 export function encodeBackendKeyData(w: Writer, m: BackendKeyData) {
-  w.beginTyped(75); // 'K'
+  w.beginTyped(75, "BackendKeyData"); // 'K'
   try {
     w.int32(m.processId);
     if (m.secretKey.length < 4 || m.secretKey.length > 256) throw new ProtocolEncodeError("BackendKeyData", "secretKey", 'length must be 4 to 256, got ' + m.secretKey.length);
@@ -142,26 +190,32 @@ export function encodeBackendKeyData(w: Writer, m: BackendKeyData) {
 
 /** Writes a BindComplete message (framing and length included). */
 export function encodeBindComplete(w: Writer, _m: BindComplete) {
-  w.beginTyped(50); // '2'
+  w.beginTyped(50, "BindComplete"); // '2'
   w.end();
 }
 
 /** Writes a CloseComplete message (framing and length included). */
 export function encodeCloseComplete(w: Writer, _m: CloseComplete) {
-  w.beginTyped(51); // '3'
+  w.beginTyped(51, "CloseComplete"); // '3'
   w.end();
 }
 
 /** Writes a CommandComplete message (framing and length included). */
 export function encodeCommandComplete(w: Writer, m: CommandComplete) {
-  w.beginTyped(67); // 'C'
-  w.cstring(m.tag);
+  w.beginTyped(67, "CommandComplete"); // 'C'
+  try {
+    w.cstring(m.tag);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a CopyInResponse message (framing and length included). */
 export function encodeCopyInResponse(w: Writer, m: CopyInResponse) {
-  w.beginTyped(71); // 'G'
+  w.beginTyped(71, "CopyInResponse"); // 'G'
   try {
     w.int8(m.format);
     if (m.columnFormats.length > 65535) throw new ProtocolEncodeError("CopyInResponse", "columnFormats", 'at most 65535 items, got ' + m.columnFormats.length);
@@ -180,7 +234,7 @@ export function encodeCopyInResponse(w: Writer, m: CopyInResponse) {
 
 /** Writes a CopyOutResponse message (framing and length included). */
 export function encodeCopyOutResponse(w: Writer, m: CopyOutResponse) {
-  w.beginTyped(72); // 'H'
+  w.beginTyped(72, "CopyOutResponse"); // 'H'
   try {
     w.int8(m.format);
     if (m.columnFormats.length > 65535) throw new ProtocolEncodeError("CopyOutResponse", "columnFormats", 'at most 65535 items, got ' + m.columnFormats.length);
@@ -199,7 +253,7 @@ export function encodeCopyOutResponse(w: Writer, m: CopyOutResponse) {
 
 /** Writes a CopyBothResponse message (framing and length included). */
 export function encodeCopyBothResponse(w: Writer, m: CopyBothResponse) {
-  w.beginTyped(87); // 'W'
+  w.beginTyped(87, "CopyBothResponse"); // 'W'
   try {
     w.int8(m.format);
     if (m.columnFormats.length > 65535) throw new ProtocolEncodeError("CopyBothResponse", "columnFormats", 'at most 65535 items, got ' + m.columnFormats.length);
@@ -218,7 +272,7 @@ export function encodeCopyBothResponse(w: Writer, m: CopyBothResponse) {
 
 /** Writes a DataRow message (framing and length included). */
 export function encodeDataRow(w: Writer, m: DataRow) {
-  w.beginTyped(68); // 'D'
+  w.beginTyped(68, "DataRow"); // 'D'
   try {
     if (m.values.length > 65535) throw new ProtocolEncodeError("DataRow", "values", 'at most 65535 values, got ' + m.values.length);
     w.uint16(m.values.length);
@@ -233,13 +287,13 @@ export function encodeDataRow(w: Writer, m: DataRow) {
 
 /** Writes a EmptyQueryResponse message (framing and length included). */
 export function encodeEmptyQueryResponse(w: Writer, _m: EmptyQueryResponse) {
-  w.beginTyped(73); // 'I'
+  w.beginTyped(73, "EmptyQueryResponse"); // 'I'
   w.end();
 }
 
 /** Writes a ErrorResponse message (framing and length included). */
 export function encodeErrorResponse(w: Writer, m: ErrorResponse) {
-  w.beginTyped(69); // 'E'
+  w.beginTyped(69, "ErrorResponse"); // 'E'
   try {
     for (const it0 of m.fields) {
       if (it0.code === '\0') throw new ProtocolEncodeError("ErrorResponse", "fields", "a zero byte would end the list");
@@ -257,12 +311,18 @@ export function encodeErrorResponse(w: Writer, m: ErrorResponse) {
 
 /** Writes a FunctionCallResponse message (framing and length included). */
 export function encodeFunctionCallResponse(w: Writer, m: FunctionCallResponse) {
-  w.beginTyped(86); // 'V'
-  const v0 = m.result;
-  if (v0 === null) w.int32(-1);
-  else {
-    w.int32(v0.length);
-    w.bytes(v0);
+  w.beginTyped(86, "FunctionCallResponse"); // 'V'
+  try {
+    const v0 = m.result;
+    if (v0 === null) w.int32(-1);
+    else {
+      w.int32(v0.length);
+      w.bytes(v0);
+    }
+
+  } catch (err) {
+    w.abandon();
+    throw err;
   }
 
   w.end();
@@ -270,7 +330,7 @@ export function encodeFunctionCallResponse(w: Writer, m: FunctionCallResponse) {
 
 /** Writes a NegotiateProtocolVersion message (framing and length included). */
 export function encodeNegotiateProtocolVersion(w: Writer, m: NegotiateProtocolVersion) {
-  w.beginTyped(118); // 'v'
+  w.beginTyped(118, "NegotiateProtocolVersion"); // 'v'
   try {
     w.int32(m.newestVersion);
     if (m.unrecognizedOptions.length > 4294967295) throw new ProtocolEncodeError("NegotiateProtocolVersion", "unrecognizedOptions", 'at most 4294967295 items, got ' + m.unrecognizedOptions.length);
@@ -289,13 +349,13 @@ export function encodeNegotiateProtocolVersion(w: Writer, m: NegotiateProtocolVe
 
 /** Writes a NoData message (framing and length included). */
 export function encodeNoData(w: Writer, _m: NoData) {
-  w.beginTyped(110); // 'n'
+  w.beginTyped(110, "NoData"); // 'n'
   w.end();
 }
 
 /** Writes a NoticeResponse message (framing and length included). */
 export function encodeNoticeResponse(w: Writer, m: NoticeResponse) {
-  w.beginTyped(78); // 'N'
+  w.beginTyped(78, "NoticeResponse"); // 'N'
   try {
     for (const it0 of m.fields) {
       if (it0.code === '\0') throw new ProtocolEncodeError("NoticeResponse", "fields", "a zero byte would end the list");
@@ -313,16 +373,22 @@ export function encodeNoticeResponse(w: Writer, m: NoticeResponse) {
 
 /** Writes a NotificationResponse message (framing and length included). */
 export function encodeNotificationResponse(w: Writer, m: NotificationResponse) {
-  w.beginTyped(65); // 'A'
-  w.int32(m.processId);
-  w.cstring(m.channel);
-  w.cstring(m.payload);
+  w.beginTyped(65, "NotificationResponse"); // 'A'
+  try {
+    w.int32(m.processId);
+    w.cstring(m.channel);
+    w.cstring(m.payload);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a ParameterDescription message (framing and length included). */
 export function encodeParameterDescription(w: Writer, m: ParameterDescription) {
-  w.beginTyped(116); // 't'
+  w.beginTyped(116, "ParameterDescription"); // 't'
   try {
     if (m.parameterTypes.length > 65535) throw new ProtocolEncodeError("ParameterDescription", "parameterTypes", 'at most 65535 items, got ' + m.parameterTypes.length);
     w.uint16(m.parameterTypes.length);
@@ -340,34 +406,46 @@ export function encodeParameterDescription(w: Writer, m: ParameterDescription) {
 
 /** Writes a ParameterStatus message (framing and length included). */
 export function encodeParameterStatus(w: Writer, m: ParameterStatus) {
-  w.beginTyped(83); // 'S'
-  w.cstring(m.name);
-  w.cstring(m.value);
+  w.beginTyped(83, "ParameterStatus"); // 'S'
+  try {
+    w.cstring(m.name);
+    w.cstring(m.value);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a ParseComplete message (framing and length included). */
 export function encodeParseComplete(w: Writer, _m: ParseComplete) {
-  w.beginTyped(49); // '1'
+  w.beginTyped(49, "ParseComplete"); // '1'
   w.end();
 }
 
 /** Writes a PortalSuspended message (framing and length included). */
 export function encodePortalSuspended(w: Writer, _m: PortalSuspended) {
-  w.beginTyped(115); // 's'
+  w.beginTyped(115, "PortalSuspended"); // 's'
   w.end();
 }
 
 /** Writes a ReadyForQuery message (framing and length included). */
 export function encodeReadyForQuery(w: Writer, m: ReadyForQuery) {
-  w.beginTyped(90); // 'Z'
-  w.byte1(m.status, "ReadyForQuery", "status");
+  w.beginTyped(90, "ReadyForQuery"); // 'Z'
+  try {
+    w.byte1(m.status, "ReadyForQuery", "status");
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a RowDescription message (framing and length included). */
 export function encodeRowDescription(w: Writer, m: RowDescription) {
-  w.beginTyped(84); // 'T'
+  w.beginTyped(84, "RowDescription"); // 'T'
   try {
     if (m.columns.length > 65535) throw new ProtocolEncodeError("RowDescription", "columns", 'at most 65535 items, got ' + m.columns.length);
     w.uint16(m.columns.length);
@@ -385,7 +463,7 @@ export function encodeRowDescription(w: Writer, m: RowDescription) {
 
 /** Writes a Bind message (framing and length included). */
 export function encodeBind(w: Writer, m: Bind) {
-  w.beginTyped(66); // 'B'
+  w.beginTyped(66, "Bind"); // 'B'
   try {
     w.cstring(m.portal);
     w.cstring(m.statement);
@@ -414,44 +492,68 @@ export function encodeBind(w: Writer, m: Bind) {
 
 /** Writes a Close message (framing and length included). */
 export function encodeClose(w: Writer, m: Close) {
-  w.beginTyped(67); // 'C'
-  w.byte1(m.target, "Close", "target");
-  w.cstring(m.name);
+  w.beginTyped(67, "Close"); // 'C'
+  try {
+    w.byte1(m.target, "Close", "target");
+    w.cstring(m.name);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a CopyFail message (framing and length included). */
 export function encodeCopyFail(w: Writer, m: CopyFail) {
-  w.beginTyped(102); // 'f'
-  w.cstring(m.message);
+  w.beginTyped(102, "CopyFail"); // 'f'
+  try {
+    w.cstring(m.message);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a Describe message (framing and length included). */
 export function encodeDescribe(w: Writer, m: Describe) {
-  w.beginTyped(68); // 'D'
-  w.byte1(m.target, "Describe", "target");
-  w.cstring(m.name);
+  w.beginTyped(68, "Describe"); // 'D'
+  try {
+    w.byte1(m.target, "Describe", "target");
+    w.cstring(m.name);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a Execute message (framing and length included). */
 export function encodeExecute(w: Writer, m: Execute) {
-  w.beginTyped(69); // 'E'
-  w.cstring(m.portal);
-  w.int32(m.maxRows);
+  w.beginTyped(69, "Execute"); // 'E'
+  try {
+    w.cstring(m.portal);
+    w.int32(m.maxRows);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a Flush message (framing and length included). */
 export function encodeFlush(w: Writer, _m: Flush) {
-  w.beginTyped(72); // 'H'
+  w.beginTyped(72, "Flush"); // 'H'
   w.end();
 }
 
 /** Writes a FunctionCall message (framing and length included). */
 export function encodeFunctionCall(w: Writer, m: FunctionCall) {
-  w.beginTyped(70); // 'F'
+  w.beginTyped(70, "FunctionCall"); // 'F'
   try {
     w.uint32(m.functionOid);
     if (m.argumentFormats.length > 65535) throw new ProtocolEncodeError("FunctionCall", "argumentFormats", 'at most 65535 items, got ' + m.argumentFormats.length);
@@ -474,14 +576,20 @@ export function encodeFunctionCall(w: Writer, m: FunctionCall) {
 
 /** Writes a GSSResponse message (framing and length included). */
 export function encodeGSSResponse(w: Writer, m: GSSResponse) {
-  w.beginTyped(112); // 'p'
-  w.bytes(m.data);
+  w.beginTyped(112, "GSSResponse"); // 'p'
+  try {
+    w.bytes(m.data);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a Parse message (framing and length included). */
 export function encodeParse(w: Writer, m: Parse) {
-  w.beginTyped(80); // 'P'
+  w.beginTyped(80, "Parse"); // 'P'
   try {
     w.cstring(m.statement);
     w.cstring(m.query);
@@ -501,27 +609,45 @@ export function encodeParse(w: Writer, m: Parse) {
 
 /** Writes a PasswordMessage message (framing and length included). */
 export function encodePasswordMessage(w: Writer, m: PasswordMessage) {
-  w.beginTyped(112); // 'p'
-  w.cstring(m.password);
+  w.beginTyped(112, "PasswordMessage"); // 'p'
+  try {
+    w.cstring(m.password);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a Query message (framing and length included). */
 export function encodeQuery(w: Writer, m: Query) {
-  w.beginTyped(81); // 'Q'
-  w.cstring(m.query);
+  w.beginTyped(81, "Query"); // 'Q'
+  try {
+    w.cstring(m.query);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a SASLInitialResponse message (framing and length included). */
 export function encodeSASLInitialResponse(w: Writer, m: SASLInitialResponse) {
-  w.beginTyped(112); // 'p'
-  w.cstring(m.mechanism);
-  const v0 = m.data;
-  if (v0 === null) w.int32(-1);
-  else {
-    w.int32(v0.length);
-    w.bytes(v0);
+  w.beginTyped(112, "SASLInitialResponse"); // 'p'
+  try {
+    w.cstring(m.mechanism);
+    const v0 = m.data;
+    if (v0 === null) w.int32(-1);
+    else {
+      w.int32(v0.length);
+      w.bytes(v0);
+    }
+
+  } catch (err) {
+    w.abandon();
+    throw err;
   }
 
   w.end();
@@ -529,39 +655,51 @@ export function encodeSASLInitialResponse(w: Writer, m: SASLInitialResponse) {
 
 /** Writes a SASLResponse message (framing and length included). */
 export function encodeSASLResponse(w: Writer, m: SASLResponse) {
-  w.beginTyped(112); // 'p'
-  w.bytes(m.data);
+  w.beginTyped(112, "SASLResponse"); // 'p'
+  try {
+    w.bytes(m.data);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a Sync message (framing and length included). */
 export function encodeSync(w: Writer, _m: Sync) {
-  w.beginTyped(83); // 'S'
+  w.beginTyped(83, "Sync"); // 'S'
   w.end();
 }
 
 /** Writes a Terminate message (framing and length included). */
 export function encodeTerminate(w: Writer, _m: Terminate) {
-  w.beginTyped(88); // 'X'
+  w.beginTyped(88, "Terminate"); // 'X'
   w.end();
 }
 
 /** Writes a CopyData message (framing and length included). */
 export function encodeCopyData(w: Writer, m: CopyData) {
-  w.beginTyped(100); // 'd'
-  w.bytes(m.data);
+  w.beginTyped(100, "CopyData"); // 'd'
+  try {
+    w.bytes(m.data);
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a CopyDone message (framing and length included). */
 export function encodeCopyDone(w: Writer, _m: CopyDone) {
-  w.beginTyped(99); // 'c'
+  w.beginTyped(99, "CopyDone"); // 'c'
   w.end();
 }
 
 /** Writes a StartupMessage message (framing and length included). */
 export function encodeStartupMessage(w: Writer, m: StartupMessage) {
-  w.beginUntyped();
+  w.beginUntyped("StartupMessage");
   try {
     w.int32(m.protocolVersion);
     for (const it0 of m.parameters) {
@@ -580,21 +718,33 @@ export function encodeStartupMessage(w: Writer, m: StartupMessage) {
 
 /** Writes a SSLRequest message (framing and length included). */
 export function encodeSSLRequest(w: Writer, _m: SSLRequest) {
-  w.beginUntyped();
-  w.int32(80877103); // ProtocolCode.SSLRequest
+  w.beginUntyped("SSLRequest");
+  try {
+    w.int32(80877103); // ProtocolCode.SSLRequest
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a GSSENCRequest message (framing and length included). */
 export function encodeGSSENCRequest(w: Writer, _m: GSSENCRequest) {
-  w.beginUntyped();
-  w.int32(80877104); // ProtocolCode.GSSENCRequest
+  w.beginUntyped("GSSENCRequest");
+  try {
+    w.int32(80877104); // ProtocolCode.GSSENCRequest
+  } catch (err) {
+    w.abandon();
+    throw err;
+  }
+
   w.end();
 }
 
 /** Writes a CancelRequest message (framing and length included). */
 export function encodeCancelRequest(w: Writer, m: CancelRequest) {
-  w.beginUntyped();
+  w.beginUntyped("CancelRequest");
   try {
     w.int32(80877102); // ProtocolCode.CancelRequest
     w.int32(m.processId);

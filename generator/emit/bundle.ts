@@ -228,9 +228,10 @@ function emitEncoders(sf: SourceFile, model: SpecModel, parts: Parts, scope: Bun
   for (const m of parts.messages) {
     const cx: CodeContext = { model, owner: m.name };
     const body: string[] = [];
-    body.push(m.framing === 'startup' ? 'w.beginUntyped();' : `w.beginTyped(${m.typeByte!.charCodeAt(0)}); // '${m.typeByte}'`);
+    body.push(m.framing === 'startup' ? `w.beginUntyped(${q(m.name)});` : `w.beginTyped(${m.typeByte!.charCodeAt(0)}, ${q(m.name)}); // '${m.typeByte}'`);
     const fieldLines = m.fields.flatMap((f) => (f.constant !== undefined ? [`w.${wireOf(f.type)}(${f.constant}); // ${f.constantRef ?? f.name}`] : encodeStatements(f.type, `m.${f.name}`, f.name, cx)));
-    const mayThrow = fieldLines.some((l) => l.includes('throw '));
+    // Any field write may refuse its value; a refused message leaves nothing half-written.
+    const mayThrow = fieldLines.length > 0;
     if (mayThrow) body.push('try {', ...fieldLines.map((l) => '  ' + l), '} catch (err) {', '  w.abandon();', '  throw err;', '}');
     else body.push(...fieldLines);
     body.push('w.end();');

@@ -14,6 +14,8 @@ export class Writer {
   private start = 0;
   private messageStart = -1;
   private messageBegin = -1;
+  /** The message being encoded, for errors. */
+  messageName = 'message';
 
   constructor(initialSize = 16 * 1024) {
     this.buf = Buffer.allocUnsafe(initialSize);
@@ -45,7 +47,8 @@ export class Writer {
   }
 
   /** Starts a typed message: its type byte and room for the length. */
-  beginTyped(typeByte: number): void {
+  beginTyped(typeByte: number, messageName = 'message'): void {
+    this.messageName = messageName;
     this.ensure(5);
     this.messageBegin = this.pos;
     this.buf[this.pos] = typeByte;
@@ -54,7 +57,8 @@ export class Writer {
   }
 
   /** Starts an untyped (startup-phase) message: room for the length only. */
-  beginUntyped(): void {
+  beginUntyped(messageName = 'message'): void {
+    this.messageName = messageName;
     this.ensure(4);
     this.messageBegin = this.pos;
     this.messageStart = this.pos;
@@ -88,16 +92,48 @@ export class Writer {
   }
 
   uint8(value: number): void {
+    if (!(value >= 0 && value <= 255 && Number.isInteger(value))) this.outOfRange(value, 'uint8');
     this.ensure(1);
     this.buf[this.pos++] = value;
   }
 
   int8(value: number): void {
+    if (!(value >= -128 && value <= 127 && Number.isInteger(value))) this.outOfRange(value, 'int8');
     this.ensure(1);
     this.buf[this.pos++] = value & 0xff;
   }
 
   int16(value: number): void {
+    if (!(value >= -32768 && value <= 32767 && Number.isInteger(value))) this.outOfRange(value, 'int16');
+    this.put16(value);
+  }
+
+  uint16(value: number): void {
+    if (!(value >= 0 && value <= 65535 && Number.isInteger(value))) this.outOfRange(value, 'uint16');
+    this.put16(value);
+  }
+
+  int32(value: number): void {
+    if (!(value >= -2147483648 && value <= 2147483647 && Number.isInteger(value))) this.outOfRange(value, 'int32');
+    this.put32(value);
+  }
+
+  uint32(value: number): void {
+    if (!(value >= 0 && value <= 4294967295 && Number.isInteger(value))) this.outOfRange(value, 'uint32');
+    this.put32(value);
+  }
+
+  int32le(value: number): void {
+    if (!(value >= -2147483648 && value <= 2147483647 && Number.isInteger(value))) this.outOfRange(value, 'int32le');
+    this.put32le(value);
+  }
+
+  uint32le(value: number): void {
+    if (!(value >= 0 && value <= 4294967295 && Number.isInteger(value))) this.outOfRange(value, 'uint32le');
+    this.put32le(value);
+  }
+
+  private put16(value: number): void {
     this.ensure(2);
     const b = this.buf;
     const p = this.pos;
@@ -106,11 +142,7 @@ export class Writer {
     this.pos = p + 2;
   }
 
-  uint16(value: number): void {
-    this.int16(value);
-  }
-
-  int32(value: number): void {
+  private put32(value: number): void {
     this.ensure(4);
     const b = this.buf;
     const p = this.pos;
@@ -121,11 +153,7 @@ export class Writer {
     this.pos = p + 4;
   }
 
-  uint32(value: number): void {
-    this.int32(value);
-  }
-
-  int32le(value: number): void {
+  private put32le(value: number): void {
     this.ensure(4);
     const b = this.buf;
     const p = this.pos;
@@ -136,9 +164,10 @@ export class Writer {
     this.pos = p + 4;
   }
 
-  uint32le(value: number): void {
-    this.int32le(value);
+  private outOfRange(value: number, wire: string): never {
+    throw new ProtocolEncodeError(this.messageName, wire, `${value} does not fit a ${wire}`);
   }
+
 
   int64(value: bigint): void {
     this.ensure(8);
@@ -155,6 +184,7 @@ export class Writer {
 
   /** A NUL-terminated UTF-8 string. */
   cstring(value: string): void {
+    if (value.indexOf('\0') !== -1) throw new ProtocolEncodeError(this.messageName, 'cstring', 'a string holding a zero byte would end early');
     this.roomForText(value, 1);
     let p = this.pos;
     p += writeUtf8(this.buf, p, value);

@@ -161,7 +161,7 @@ describe('boundaries', () => {
  * is a ProtocolEncodeError (its documented contract: "out of range, wrong width"). These fail
  * today; see the report that came with them.
  */
-describe('encoders refuse values they cannot represent (known bugs)', () => {
+describe('encoders refuse values they cannot represent', () => {
   const values = ValueList.from(new Array<null>(0x10000).fill(null));
   const encodeExtension = cloudberry.encodeExtendProtocol as unknown as (w: Writer, m: AnyMessage) => void;
   const cases: [string, AnyMessage][] = [

@@ -22,7 +22,7 @@ export function encodeExtendProtocolBlock(w: Writer, m: ExtendProtocolBlock) {
 
 /** Writes a ExtendProtocol message (framing and length included). */
 export function encodeExtendProtocol(w: Writer, m: ExtendProtocol) {
-  w.beginTyped(101); // 'e'
+  w.beginTyped(101, "ExtendProtocol"); // 'e'
   try {
     for (const it0 of m.blocks) {
       if (it0.subtag === 3) throw new ProtocolEncodeError("ExtendProtocol", "blocks", "the value 3 would end the list");
