@@ -96,7 +96,7 @@ export class PgliteEngine implements Engine {
     const current = this.backendSettings;
     if (current !== undefined && sameSettings(current, settings)) return;
     this.backendSettings = undefined;
-    const out = await this.internal(applySettingsMessages(settings));
+    const out = await this.internal(applySettingsMessages(settings, this.baseUser));
     const failed = out.find((m) => m.type === 'ErrorResponse');
     if (failed) throw errorOf(failed);
     this.backendSettings = settings;

@@ -71,7 +71,7 @@ export class PgliteSession implements EngineSession {
       }
       if (wanted.length > 0) {
         this.engine.settingsAre(undefined);
-        const out = await this.engine.internal(applySettingsMessages(wanted));
+        const out = await this.engine.internal(applySettingsMessages(wanted, this.engine.baseUser));
         const failed = out.find((m) => m.type === 'ErrorResponse');
         if (failed) throw errorOf(failed);
         this.settings = await this.readSettings();
@@ -136,7 +136,7 @@ export class PgliteSession implements EngineSession {
     try {
       if (this.copyIn) {
         this.running = true;
-        end = await this.engine.thread.feed(encodeMessages(copyInput(messages, batch)), (b, more) => batch.push(b, more));
+        end = await this.engine.thread.feed(encodeMessages(this.copyInput(messages, batch)), (b, more) => batch.push(b, more));
       } else {
         const toSend = this.prepare(messages, batch);
         if (toSend.length === 0) {
@@ -171,10 +171,35 @@ export class PgliteSession implements EngineSession {
     }
   }
 
-  /** The messages to send for a client's run: statement names mapped, the engine's pending Closes first. */
-  private prepare(messages: readonly FrontendMessage[], batch: OutputFilter): FrontendMessage[] {
+  /**
+   * Input for a COPY in progress: the copy messages up to CopyDone or CopyFail, then whatever
+   * follows, prepared like any run. A message PostgreSQL does not accept in copy-in would end the
+   * shared backend with FATAL; it fails the COPY instead, and the output filter turns that into
+   * PostgreSQL's answer (an 08P01 error, then the session ends).
+   */
+  private copyInput(messages: readonly FrontendMessage[], batch: OutputFilter): FrontendMessage[] {
     const out: FrontendMessage[] = [];
-    if (this.atSync) {
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      if (!COPY_INPUT.has(m.type)) {
+        batch.violation = violationMessage(m);
+        out.push({ type: 'CopyFail', message: batch.violation });
+        return out;
+      }
+      if (m.type === 'CopyFail' && VIOLATION.test(m.message)) batch.violation = m.message;
+      out.push(m);
+      if (m.type === 'CopyDone' || m.type === 'CopyFail') {
+        // Whether the COPY came from a Query or an extended batch, what follows needs no Sync first.
+        return out.concat(this.prepare(messages.slice(i + 1), batch, false));
+      }
+    }
+    return out;
+  }
+
+  /** The messages to send for a client's run: statement names mapped, the engine's pending Closes first. */
+  private prepare(messages: readonly FrontendMessage[], batch: OutputFilter, mayAddSync = true): FrontendMessage[] {
+    const out: FrontendMessage[] = [];
+    if (this.atSync && mayAddSync) {
       for (const name of this.names.takeStale()) out.push({ type: 'Close', target: 'S', name });
       batch.ownCloses = out.length;
     }
@@ -196,11 +221,11 @@ export class PgliteSession implements EngineSession {
         case 'Query':
           this.noteText(m.query);
           this.names.query();
-          this.syncFirst(i, out, batch);
+          if (mayAddSync) this.syncFirst(i, out, batch);
           out.push({ type: 'Query', query: this.names.rewriteDeallocate(m.query) });
           break;
         case 'FunctionCall':
-          this.syncFirst(i, out, batch);
+          if (mayAddSync) this.syncFirst(i, out, batch);
           out.push(m);
           break;
         case 'Terminate':
@@ -376,12 +401,12 @@ function supportedEncoding(name: string): boolean {
 /** The messages PostgreSQL accepts in copy-in; anything else there ends the backend with FATAL, so it fails the COPY instead. */
 const COPY_INPUT = new Set(['CopyData', 'CopyDone', 'CopyFail', 'Flush', 'Sync']);
 
-function copyInput(messages: readonly FrontendMessage[], batch: OutputFilter): FrontendMessage[] {
-  const bad = messages.findIndex((m) => !COPY_INPUT.has(m.type));
-  if (bad < 0) return [...messages];
-  const typeByte = MESSAGES[messages[bad]!.type]?.typeByte?.charCodeAt(0) ?? 0;
-  batch.violation = `unexpected message type 0x${typeByte.toString(16).toUpperCase().padStart(2, '0')} during COPY from stdin`;
-  return [...messages.slice(0, bad), { type: 'CopyFail', message: batch.violation }];
+/** The runtime's CopyFail for a message the copy-in state does not accept (see runtime/server/connection.ts). */
+const VIOLATION = /^unexpected message type 0x[0-9A-F]{2} during COPY from stdin$/;
+
+function violationMessage(m: FrontendMessage): string {
+  const typeByte = MESSAGES[m.type]?.typeByte?.charCodeAt(0) ?? 0;
+  return `unexpected message type 0x${typeByte.toString(16).toUpperCase().padStart(2, '0')} during COPY from stdin`;
 }
 
 /** The ErrorResponse of the COPY the engine failed, turned into the one PostgreSQL sends for an unexpected message. */

@@ -98,12 +98,14 @@ function splitOptions(s: string): string[] {
 
 /**
  * The messages that make the backend's settings `settings`, starting from whatever the previous
- * session left: back to the defaults (RESET ALL leaves the role alone, hence the first two), then
+ * session left: back to the defaults (RESET ALL leaves the user and role alone, hence the first two), then
  * each setting. Parameters keep values free of any quoting; client_encoding goes last so the
  * others are read as UTF-8.
  */
-export function applySettingsMessages(settings: Settings): FrontendMessage[] {
-  const out: FrontendMessage[] = [{ type: 'Query', query: 'SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; RESET ALL' }];
+export function applySettingsMessages(settings: Settings, baseUser: string): FrontendMessage[] {
+  // Not SESSION AUTHORIZATION DEFAULT: in PGlite's single-user backend its default is empty, a no-op.
+  const identity = `"${baseUser.replace(/"/g, '""')}"`;
+  const out: FrontendMessage[] = [{ type: 'Query', query: `SET SESSION AUTHORIZATION ${identity}; RESET ROLE; RESET ALL` }];
   if (settings.length === 0) return out;
   const ordered = [...settings].sort((a, b) => rank(a[0]) - rank(b[0]));
   out.push({ type: 'Parse', statement: '', query: 'select set_config($1, $2, false)', parameterTypes: [] });
