@@ -3,7 +3,7 @@
 /** A state of the connection state machine (server side). */
 export type StateName = "Startup" | "SslNegotiation" | "GssNegotiation" | "StartupSslRejected" | "StartupGssRejected" | "SslNegotiationFinal" | "GssNegotiationFinal" | "StartupSecured" | "StartupPlain" | "StartupReceived" | "AwaitingPassword" | "VerifyingPassword" | "AwaitingSASLInitialResponse" | "VerifyingSASL" | "AwaitingSASLResponse" | "SASLComplete" | "AwaitingGSSResponse" | "VerifyingGSS" | "BackendStartup" | "Ready" | "Extended" | "ExtendedFailed" | "SyncPending" | "SimpleQuery" | "FunctionCallPending" | "CopyInSimple" | "CopyInExtended" | "CopyOutSimple" | "CopyOutExtended" | "CopyOutSyncPending" | "CopyBoth" | "Closed";
 /** An error the state machine itself raises. */
-export type StateErrorName = "unsupportedRequest" | "unexpectedDuringCopyIn" | "plaintextAfterEncryptionRequest";
+export type StateErrorName = "unsupportedRequest" | "unexpectedDuringCopyIn" | "protocolSynchronizationLost" | "plaintextAfterEncryptionRequest";
 
 /** What happens when a message is received or sent in a state. */
 export interface StateRule {
@@ -226,9 +226,9 @@ export const STATES: Readonly<Record<StateName, StateInfo>> = {
       name: "SimpleQuery", phase: "command", speaker: "backend", framing: "typed",
       directTls: undefined, refusesPlaintextBacklog: false, contextual: {},
       recv: {},
-      send: { RowDescription: { action: "accept", to: undefined, error: undefined, extension: undefined }, DataRow: { action: "accept", to: undefined, error: undefined, extension: undefined }, CommandComplete: { action: "accept", to: undefined, error: undefined, extension: undefined }, EmptyQueryResponse: { action: "accept", to: undefined, error: undefined, extension: undefined }, ErrorResponse: { action: "accept", to: undefined, error: undefined, extension: undefined }, CopyInResponse: { action: "accept", to: "CopyInSimple", error: undefined, extension: undefined }, CopyOutResponse: { action: "accept", to: "CopyOutSimple", error: undefined, extension: undefined }, CopyBothResponse: { action: "accept", to: "CopyBoth", error: undefined, extension: undefined }, ReadyForQuery: { action: "accept", to: "Ready", error: undefined, extension: undefined } },
+      send: { RowDescription: { action: "accept", to: undefined, error: undefined, extension: undefined }, DataRow: { action: "accept", to: undefined, error: undefined, extension: undefined }, CommandComplete: { action: "accept", to: undefined, error: undefined, extension: undefined }, EmptyQueryResponse: { action: "accept", to: undefined, error: undefined, extension: undefined }, ErrorResponse: { action: "accept", to: undefined, error: undefined, extension: undefined }, ParseComplete: { action: "accept", to: undefined, error: undefined, extension: undefined }, BindComplete: { action: "accept", to: undefined, error: undefined, extension: undefined }, CloseComplete: { action: "accept", to: undefined, error: undefined, extension: undefined }, ParameterDescription: { action: "accept", to: undefined, error: undefined, extension: undefined }, NoData: { action: "accept", to: undefined, error: undefined, extension: undefined }, PortalSuspended: { action: "accept", to: undefined, error: undefined, extension: undefined }, CopyInResponse: { action: "accept", to: "CopyInSimple", error: undefined, extension: undefined }, CopyOutResponse: { action: "accept", to: "CopyOutSimple", error: undefined, extension: undefined }, CopyBothResponse: { action: "accept", to: "CopyBoth", error: undefined, extension: undefined }, ReadyForQuery: { action: "accept", to: "Ready", error: undefined, extension: undefined } },
       otherwise: undefined,
-      doc: "The server runs a query string, one result cycle per command, and ends with ReadyForQuery.",
+      doc: "The server runs a query string, one result cycle per command, and ends with ReadyForQuery. Answers to extended-query messages the client sent before the Query without a Sync may still arrive first.",
     },
     FunctionCallPending: {
       name: "FunctionCallPending", phase: "command", speaker: "backend", framing: "typed",
@@ -303,8 +303,9 @@ export const STATE_MACHINE = {
     anytime: { phases: ["command","copy"] as readonly string[], send: ["NoticeResponse","ParameterStatus","NotificationResponse"] as readonly string[] },
     closing: { send: ["ErrorResponse"] as readonly string[] },
     errors: {
-      unsupportedRequest: { sqlstate: "0A000", severity: "FATAL" as 'ERROR' | 'FATAL', message: "unsupported frontend protocol {major}.{minor}: server supports {min} to {max}" },
-      unexpectedDuringCopyIn: { sqlstate: "08P01", severity: "ERROR" as 'ERROR' | 'FATAL', message: "unexpected message type 0x{hex} during COPY from stdin" },
-      plaintextAfterEncryptionRequest: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "received unencrypted data after SSL request" },
-    } as Readonly<Record<StateErrorName, { readonly sqlstate: string; readonly severity: 'ERROR' | 'FATAL'; readonly message: string }>>,
+      unsupportedRequest: { sqlstate: "0A000", severity: "FATAL" as 'ERROR' | 'FATAL', message: "unsupported frontend protocol {major}.{minor}: server supports {min} to {max}", followedBy: undefined },
+      unexpectedDuringCopyIn: { sqlstate: "08P01", severity: "ERROR" as 'ERROR' | 'FATAL', message: "unexpected message type 0x{hex} during COPY from stdin", followedBy: "protocolSynchronizationLost" as StateErrorName },
+      protocolSynchronizationLost: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "terminating connection because protocol synchronization was lost", followedBy: undefined },
+      plaintextAfterEncryptionRequest: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "received unencrypted data after SSL request", followedBy: undefined },
+    } as Readonly<Record<StateErrorName, { readonly sqlstate: string; readonly severity: 'ERROR' | 'FATAL'; readonly message: string; readonly followedBy: StateErrorName | undefined }>>,
   } as const;

@@ -117,6 +117,8 @@ export interface StateErrorModel {
   readonly sqlstate: string;
   readonly severity: 'ERROR' | 'FATAL';
   readonly message: string;
+  /** Another error sent right after this one. */
+  readonly followedBy: string | undefined;
   readonly doc: string;
 }
 export interface StateMachineModel {
@@ -518,6 +520,11 @@ export function buildModel(files: readonly SpecFile[]): SpecModel {
   });
   const dupState = states.find((s, i) => states.findIndex((t) => t.name === s.name) !== i);
   if (dupState) at(smFile, '/stateMachine/states', `unique state names; "${dupState.name}" repeats`);
+  ((sm.errors as Raw[] | undefined) ?? []).forEach((e, i) => {
+    if (e.followedBy !== undefined && !errorNames.has(String(e.followedBy))) {
+      at(smFile, `/stateMachine/errors/${i}/followedBy`, `the name of an entry in stateMachine.errors; "${String(e.followedBy)}" is not one`);
+    }
+  });
   checkState(smFile, '/stateMachine/initial', String(sm.initial));
   checkState(smFile, '/stateMachine/final', String(sm.final));
   const anytime = (sm.anytime as Raw | undefined) ?? { phases: [], send: [], doc: 'None.' };
@@ -609,6 +616,7 @@ export function buildModel(files: readonly SpecFile[]): SpecModel {
         sqlstate: String(e.sqlstate),
         severity: e.severity as 'ERROR' | 'FATAL',
         message: String(e.message),
+        followedBy: e.followedBy as string | undefined,
         doc: String(e.doc),
       })),
     },

@@ -657,9 +657,11 @@ function emitStates(sf: SourceFile, model: SpecModel): void {
             w.writeLine(`closing: { send: ${JSON.stringify(sm.closing.send)} as readonly string[] },`);
             w.writeLine('errors: {');
             w.indent(() => {
-              for (const e of sm.errors) w.writeLine(`${e.name}: { sqlstate: ${q(e.sqlstate)}, severity: ${q(e.severity)} as 'ERROR' | 'FATAL', message: ${q(e.message)} },`);
+              for (const e of sm.errors) {
+                w.writeLine(`${e.name}: { sqlstate: ${q(e.sqlstate)}, severity: ${q(e.severity)} as 'ERROR' | 'FATAL', message: ${q(e.message)}, followedBy: ${e.followedBy ? `${q(e.followedBy)} as StateErrorName` : 'undefined'} },`);
+              }
             });
-            w.writeLine('} as Readonly<Record<StateErrorName, { readonly sqlstate: string; readonly severity: \'ERROR\' | \'FATAL\'; readonly message: string }>>,');
+            w.writeLine("} as Readonly<Record<StateErrorName, { readonly sqlstate: string; readonly severity: 'ERROR' | 'FATAL'; readonly message: string; readonly followedBy: StateErrorName | undefined }>>,");
           });
           w.write('} as const');
         },

@@ -8,7 +8,15 @@ import { PROTOCOL_VERSIONS, STATES, STATE_MACHINE, type StateInfo, type StateNam
 export type Verdict =
   | { readonly action: 'accept' }
   | { readonly action: 'ignore' }
-  | { readonly action: 'reject'; readonly sqlstate: string; readonly severity: 'ERROR' | 'FATAL'; readonly message: string; readonly closes: boolean };
+  | {
+      readonly action: 'reject';
+      readonly sqlstate: string;
+      readonly severity: 'ERROR' | 'FATAL';
+      readonly message: string;
+      readonly closes: boolean;
+      /** A second error the spec sends right after this one (a FATAL that ends the session). */
+      readonly followedBy?: { readonly sqlstate: string; readonly severity: 'ERROR' | 'FATAL'; readonly message: string };
+    };
 
 /** A state rule contributed by a protocol extension (see generated/extensions/*). */
 export interface ExtensionStateRule {
@@ -98,9 +106,11 @@ export class StateMachine {
       if (errorName !== undefined) {
         const e = STATE_MACHINE.errors[errorName];
         const to = rule?.to ?? s.otherwise?.to;
-        const closes = e.severity === 'FATAL';
+        const next = e.followedBy === undefined ? undefined : STATE_MACHINE.errors[e.followedBy];
+        const closes = e.severity === 'FATAL' || next?.severity === 'FATAL';
         this.current = closes ? STATE_MACHINE.final : (to ?? this.current);
-        return { action: 'reject', sqlstate: e.sqlstate, severity: e.severity, message: fill(e.message, details), closes };
+        const followedBy = next ? { sqlstate: next.sqlstate, severity: next.severity, message: fill(next.message, details) } : undefined;
+        return { action: 'reject', sqlstate: e.sqlstate, severity: e.severity, message: fill(e.message, details), closes, ...(followedBy ? { followedBy } : {}) };
       }
       const v = STATE_MACHINE.violation;
       this.current = v.severity === 'FATAL' ? STATE_MACHINE.final : this.current;

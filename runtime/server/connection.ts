@@ -254,7 +254,9 @@ export class ServerConnection {
         await this.commandLoop();
       }
     } catch (err) {
-      if (err instanceof ProtocolDecodeError) {
+      if (err instanceof ProtocolDecodeError && (err.code === 'invalid-length' || err.code === 'too-long') && this.fsm.info.phase !== 'authentication') {
+        // A length that cannot be right: PostgreSQL only logs it and closes, sending nothing.
+      } else if (err instanceof ProtocolDecodeError) {
         this.fatal(unexpectedTypeError(err, this.fsm) ?? { severity: 'FATAL', code: err.sqlstate, message: err.message });
       } else if (err instanceof EngineError) {
         this.fatal({ severity: 'FATAL', code: err.sqlstate, message: err.message });
@@ -292,6 +294,7 @@ export class ServerConnection {
 
   private reject(v: Extract<Verdict, { action: 'reject' }>): void {
     this.out.send(errorResponse({ severity: v.severity, code: v.sqlstate, message: v.message }));
+    if (v.followedBy) this.out.send(errorResponse({ severity: v.followedBy.severity, code: v.followedBy.sqlstate, message: v.followedBy.message }));
     this.out.flush();
   }
 
@@ -440,6 +443,7 @@ export class ServerConnection {
           this.reject(v);
           return;
         }
+        // (A reject that does not close leaves the failed operation to the engine.)
         // A non-fatal rejection fails the operation in progress (a COPY): the engine reports it.
         run = [{ type: 'CopyFail', message: v.message }];
       } else {
@@ -453,7 +457,9 @@ export class ServerConnection {
         this.executing = false;
       }
       const last = run[run.length - 1]!;
-      if (MESSAGES[last.type]?.flushesOutput || !this.fsm.frontendSpeaks || this.decoder.buffered === 0) this.out.flush();
+      // As PostgreSQL: output goes out at a Flush, at the end of a cycle (the spec's flush points),
+      // or when the server waits for the client (copy-in); not merely because input ran dry.
+      if (MESSAGES[last.type]?.flushesOutput || !this.fsm.frontendSpeaks || this.fsm.info.phase === 'copy') this.out.flush();
       if (this.socket.isPaused() && this.decoder.buffered < INPUT_HIGH_WATER) this.socket.resume();
     }
   }

@@ -47,14 +47,14 @@ describe('a server that breaks the state machine', () => {
     expect(err).toMatchObject({ name: 'ClientProtocolError', messageName: 'CommandComplete', state: 'Ready' });
   });
 
-  it('ParseComplete answering a simple Query', async () => {
+  it('BackendKeyData answering a simple Query', async () => {
     const err = await failure(async (b) => {
       await b.trustLogin();
       await b.readUntil('Query');
-      b.send({ type: 'ParseComplete' });
+      b.send({ type: 'BackendKeyData', processId: 1, secretKey: Buffer.alloc(4) });
       await b.read();
     });
-    expect(err).toMatchObject({ messageName: 'ParseComplete', state: 'SimpleQuery' });
+    expect(err).toMatchObject({ messageName: 'BackendKeyData', state: 'SimpleQuery' });
   });
 
   it('an unknown message type', async () => {

@@ -131,15 +131,15 @@ async function fakeUpstream(answer: BackendMessage[]): Promise<{ port: number; c
 }
 
 it('reports an upstream protocol violation with its message and state, and ends the session with 08P01', async () => {
-  // ParseComplete answers no Query: the state machine does not allow it in SimpleQuery.
-  const fake = await fakeUpstream([{ type: 'ParseComplete' }, { type: 'ReadyForQuery', status: 'I' }]);
+  // BackendKeyData answers no Query: the state machine does not allow it in SimpleQuery.
+  const fake = await fakeUpstream([{ type: 'BackendKeyData', processId: 1, secretKey: Buffer.alloc(4) }, { type: 'ReadyForQuery', status: 'I' }]);
   const p = await startProxy(`postgres://127.0.0.1:${fake.port}/?sslmode=disable`);
   try {
     const c = new pg.Client({ host: '127.0.0.1', port: p.port, user: 'postgres', database: 'postgres' });
     c.on('error', () => undefined);
     await c.connect();
     await expect(c.query('select 1')).rejects.toMatchObject({ code: '08P01' });
-    expect(p.violations).toEqual([expect.objectContaining({ by: 'upstream', state: 'SimpleQuery', message: 'ParseComplete' })]);
+    expect(p.violations).toEqual([expect.objectContaining({ by: 'upstream', state: 'SimpleQuery', message: 'BackendKeyData' })]);
     expect(p.server.connectionCount).toBeLessThanOrEqual(1);
   } finally {
     await p.close();
