@@ -82,6 +82,7 @@ export async function buildDocs(options: BuildDocsOptions): Promise<BuildDocsRes
   }));
   const enums = model.enums.map((e) => ({ ...e, anchor: `enum-${e.name}`, extensionTarget: e.extension ? `extensions/${e.extension}/index` : undefined }));
   const flowSource = readFileSync(join(DOCS_DIR, 'flow.md'), 'utf8');
+  const limitsSource = readFileSync(join(PACKAGE_ROOT, 'docs', 'limits-and-guarantees.md'), 'utf8');
   const common = {
     protocol: model.protocol,
     specFiles: model.files,
@@ -107,8 +108,11 @@ export async function buildDocs(options: BuildDocsOptions): Promise<BuildDocsRes
     if (format === 'html') {
       const flow = markdownToHtml(flowSource, (t) => r.href(t, 'flow'));
       page('flow', 'flow', flow.title, { body: flow.html });
+      const limits = markdownToHtml(limitsSource, (t) => r.href(t, 'limits'));
+      page('limits', 'flow', limits.title, { body: limits.html });
     } else {
       write('markdown/flow.md', resolveMarkdownLinks(flowSource, (t) => r.href(t, 'flow')));
+      write('markdown/limits.md', resolveMarkdownLinks(limitsSource, (t) => r.href(t, 'limits')));
     }
     page('enums', 'enums', 'Enums', { enums });
     page('extensions/index', 'extensions', 'Extensions', { extensions });
@@ -173,6 +177,7 @@ function searchIndex(all: readonly MessageView[], states: readonly { name: strin
     ...model.enums.map((e) => ({ n: e.name, k: 'enum', d: e.doc.trim(), u: `enums.html#enum-${e.name}` })),
     ...extensions.map((e) => ({ n: e.title, k: 'extension', d: e.name, u: `${e.target}.html` })),
     { n: 'Message flow', k: 'page', d: 'The flow rules in prose', u: 'flow.html' },
+    { n: 'Limits and guarantees', k: 'page', d: 'Every limit and timeout, its default, how to change it, measured figures', u: 'limits.html' },
     { n: 'State machine', k: 'page', d: 'The connection state diagram', u: 'states.html' },
   ];
   // A script, not JSON: a page opened from file:// may not fetch() a sibling file.

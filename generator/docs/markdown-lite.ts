@@ -1,6 +1,6 @@
 /**
- * The little Markdown the hand-written pages use (headings, paragraphs, lists, `code`, **bold**,
- * links), rendered to HTML; and the link scheme they share with the generated pages:
+ * The little Markdown the hand-written pages use (headings, paragraphs, lists, tables, `code`,
+ * **bold**, links), rendered to HTML; and the link scheme they share with the generated pages:
  * `message:Bind`, `state:Ready` and `page:states` are resolved by the caller per output format.
  */
 
@@ -45,6 +45,13 @@ export function markdownToHtml(md: string, resolve: LinkResolver): { title: stri
       continue;
     }
     const lines = text.split('\n');
+    if (lines.length >= 2 && lines.every((l) => l.trim().startsWith('|')) && /^\|[\s:|-]+\|$/.test(lines[1]!.trim())) {
+      const cells = (l: string): string[] => l.trim().replace(/^\||\|$/g, '').split('|').map((c) => c.trim());
+      const head = cells(lines[0]!).map((c) => `<th>${inline(c, resolve)}</th>`).join('');
+      const body = lines.slice(2).map((l) => `<tr>${cells(l).map((c) => `<td>${inline(c, resolve)}</td>`).join('')}</tr>`);
+      out.push(`<table><thead><tr>${head}</tr></thead><tbody>${body.join('')}</tbody></table>`);
+      continue;
+    }
     const bullet = /^(-|\d+\.)\s+/;
     if (bullet.test(lines[0]!)) {
       const ordered = /^\d+\./.test(lines[0]!);

@@ -12,6 +12,11 @@ import { SessionSlots } from './session-slots.js';
 import { ProtocolRegistry, type ProtocolConnection, type SharedServices, type WireProtocol } from './protocol-registry.js';
 import { tlsSettings, type TlsOptions } from './tls-settings.js';
 
+/** How long a shutdown waits for sessions to end before closing the engine under them. */
+const ENGINE_CLOSE_AFTER_MS = 5000;
+
+const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
 export interface ListenerOptions {
   /** The registered protocol this listener speaks (default "postgresql"). */
   readonly protocol?: string;
@@ -113,9 +118,13 @@ export class PgServer {
     this.closing ??= (async () => {
       // A listener's close callback waits for its connections to end, so end them while it waits.
       const stopped = this.servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())));
-      await Promise.all([...this.connections].map((c) => c.shutdown()));
-      await Promise.all(stopped);
+      const sessions = Promise.all([...this.connections].map((c) => c.shutdown()));
+      // A session whose engine call never returns (an upstream that stopped answering) must not
+      // hold the shutdown: after a while the engine is closed under it, which ends such calls.
+      const ended = await Promise.race([sessions.then(() => true), delay(ENGINE_CLOSE_AFTER_MS).then(() => false)]);
       await this.options.engine.close();
+      if (!ended) await Promise.race([sessions, delay(ENGINE_CLOSE_AFTER_MS)]);
+      await Promise.race([Promise.all(stopped), delay(ENGINE_CLOSE_AFTER_MS)]);
     })();
     return this.closing;
   }

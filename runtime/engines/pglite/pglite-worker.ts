@@ -15,6 +15,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
+import { PROTOCOL_3_0, encodeQuery, encodeStartupMessage } from '../../../generated/index.js';
+import { Writer } from '../../wire/index.js';
 import { CONTROL_BYTES, Slot, type FromWorker, type ToWorker, type WorkerOptions } from './worker-protocol.js';
 
 /** The parts of PGlite's Emscripten module this worker uses (present in @electric-sql/pglite 0.5.x). */
@@ -214,14 +216,19 @@ function describe(e: unknown): string {
 }
 
 function startupMessage(parameters: Record<string, string>): Uint8Array {
-  const pairs = Object.entries(parameters).flatMap(([k, v]) => [k, v]);
-  const body = new TextEncoder().encode(pairs.map((s) => `${s}\0`).join('') + '\0');
-  const packet = new Uint8Array(8 + body.length);
-  const view = new DataView(packet.buffer);
-  view.setInt32(0, packet.length);
-  view.setInt32(4, 196608);
-  packet.set(body, 8);
-  return packet;
+  const w = new Writer(256);
+  encodeStartupMessage(w, {
+    type: 'StartupMessage',
+    protocolVersion: PROTOCOL_3_0,
+    parameters: Object.entries(parameters).map(([name, value]) => ({ name, value })),
+  });
+  return w.take();
+}
+
+function emptyQuery(): Uint8Array {
+  const w = new Writer(16);
+  encodeQuery(w, { type: 'Query', query: '' });
+  return w.take();
 }
 
 async function start(): Promise<void> {
@@ -234,7 +241,7 @@ async function start(): Promise<void> {
   // started; PGlite starts it only for a StartupMessage. The first query after it carries the
   // parameters the startup changed, which nobody needs.
   pg.execProtocolRawSync(startupMessage({ user: 'postgres', database: 'postgres' }));
-  pg.execProtocolRawSync(new Uint8Array([0x51, 0, 0, 0, 5, 0]));
+  pg.execProtocolRawSync(emptyQuery());
   mod._pgl_set_rw_cbs(mod.addFunction(onRead, 'ipi'), mod.addFunction(onWrite, 'ipi'));
   installTimerHooks();
 }
