@@ -16,6 +16,9 @@ import { readErrorFields, type ErrorInfo } from '../../protocol/error-fields.js'
 import { PendingAnswers } from './pending-answers.js';
 import { UpstreamViolation, type UpstreamConnection } from './upstream.js';
 
+/** How long closing a session waits for its upstream pump to end. */
+const CLOSE_WAIT_MS = 3000;
+
 /**
  * A sink that can also say when the client has room for more output: resolves once what was
  * sent so far has been written (or could be buffered by the socket). The runtime's BackendSink
@@ -94,7 +97,9 @@ export class ProxySession implements EngineSession {
   close(): Promise<void> {
     this.closing ??= (async () => {
       await this.upstream.close();
-      await this.pumped;
+      // The pump ends when the upstream socket does; it must not hold a shutdown if it is stuck
+      // waiting on a client that is already gone.
+      await Promise.race([this.pumped, new Promise<void>((resolve) => setTimeout(resolve, CLOSE_WAIT_MS).unref())]);
     })();
     return this.closing;
   }

@@ -211,7 +211,8 @@ export class UpstreamConnection {
     if (!this.ended && !this.fsm.closed && this.fsm.frontendSpeaks) {
       try {
         this.queue({ type: 'Terminate' });
-        await this.flush();
+        // An upstream that stopped reading must not hold the close.
+        await Promise.race([this.flush(), new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
       } catch {
         // Closing anyway.
       }
