@@ -63,7 +63,7 @@ export function emitBundle(model: SpecModel, scope: BundleScope): Files {
       }
     });
   } else {
-    add('catalog.ts', (sf) => emitCatalog(sf, model, parts.messages, parts.replies));
+    add('catalog.ts', (sf) => emitCatalog(sf, model, parts.messages, parts.replies, scope.baseImport));
     add('index.ts', (sf) => emitExtensionIndex(sf, model, parts, scope));
   }
   return files;
@@ -508,8 +508,9 @@ function emitBaseTables(sf: SourceFile, model: SpecModel, parts: Parts, scope: B
 
 // ---- catalog -----------------------------------------------------------------------------------------------
 
-function emitCatalog(sf: SourceFile, model: SpecModel, messages: readonly MessageModel[], replies: readonly ReplyModel[]): void {
-  sf.addInterface({
+function emitCatalog(sf: SourceFile, model: SpecModel, messages: readonly MessageModel[], replies: readonly ReplyModel[], baseImport?: string): void {
+  if (baseImport !== undefined) sf.addImportDeclaration({ isTypeOnly: true, namedImports: ['MessageInfo'], moduleSpecifier: baseImport });
+  else sf.addInterface({
     isExported: true,
     name: 'MessageInfo',
     docs: ['What the spec says about a message, for runtimes, tracers and docs.'],
