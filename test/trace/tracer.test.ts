@@ -123,7 +123,7 @@ it('marks a message the state machine does not allow (a fake upstream injects on
         startup = false;
         s.write(encode([{ type: 'AuthenticationOk' }, { type: 'BackendKeyData', processId: 1, secretKey: Buffer.from([0, 0, 0, 1]) }, { type: 'ReadyForQuery', status: 'I' }]));
       } else if (d[0] === 'Q'.charCodeAt(0)) {
-        s.write(encode([{ type: 'BindComplete' }, { type: 'CommandComplete', tag: 'SELECT 0' }, { type: 'ReadyForQuery', status: 'I' }]));
+        s.write(encode([{ type: 'AuthenticationOk' }, { type: 'CommandComplete', tag: 'SELECT 0' }, { type: 'ReadyForQuery', status: 'I' }]));
       }
     });
   });
@@ -135,8 +135,8 @@ it('marks a message the state machine does not allow (a fake upstream injects on
       await c.connect();
       await c.query('select 1').catch(() => undefined);
       await c.end().catch(() => undefined);
-      expect(events.filter((e) => e.violation).map((e) => [e.type, e.state])).toEqual([['BindComplete', 'SimpleQuery']]);
-      expect(lines.join('\n')).toMatch(/#1 B ← BindComplete\s+!! VIOLATION in SimpleQuery: sending BindComplete is not allowed in state SimpleQuery/);
+      expect(events.filter((e) => e.violation).map((e) => [e.type, e.state])).toEqual([['AuthenticationOk', 'SimpleQuery']]);
+      expect(lines.join('\n')).toMatch(/#1 B ← AuthenticationOk\s+!! VIOLATION in SimpleQuery: sending AuthenticationOk is not allowed in state SimpleQuery/);
     });
   } finally {
     await new Promise<void>((resolve) => fake.close(() => resolve()));
