@@ -18,6 +18,8 @@ export type DecodeErrorCode =
  */
 export class ProtocolDecodeError extends Error {
   readonly sqlstate = '08P01';
+  /** The type byte of the typed message being decoded, set by the stream decoder. */
+  typeByte: number | undefined;
   constructor(
     readonly code: DecodeErrorCode,
     /** The message being decoded, or the type byte when the message is unknown. */

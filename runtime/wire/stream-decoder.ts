@@ -136,17 +136,17 @@ export class StreamDecoder<M> {
     const type = this.buf[this.pos]!;
     const entry = this.table.typed[type];
     if (entry === undefined) {
-      throw new ProtocolDecodeError('unknown-type', typeName(type), `invalid ${this.table.direction} message type ${type}`);
+      throw withType(new ProtocolDecodeError('unknown-type', typeName(type), `invalid ${this.table.direction} message type ${type}`), type);
     }
     if (avail + this.queued < 5) return undefined;
     const len = avail >= 5 ? int32At(this.buf, this.pos + 1) : this.int32Across(1);
     if (len < this.table.minimumLength) {
-      throw new ProtocolDecodeError('invalid-length', entry.name, `invalid message length ${len}`);
+      throw withType(new ProtocolDecodeError('invalid-length', entry.name, `invalid message length ${len}`), type);
     }
     const variant = entry.contextualLimits === undefined ? undefined : this.context.contextual?.[String.fromCharCode(type)];
     const limit = variant === undefined ? entry.limit : (entry.contextualLimits![variant] ?? entry.limit);
     if (len > limit) {
-      throw new ProtocolDecodeError('too-long', variant ?? entry.name, `message length ${len} exceeds the limit of ${limit}`);
+      throw withType(new ProtocolDecodeError('too-long', variant ?? entry.name, `message length ${len} exceeds the limit of ${limit}`), type);
     }
     if (avail < len + 1) {
       if (avail + this.queued < len + 1) return undefined;
@@ -155,7 +155,12 @@ export class StreamDecoder<M> {
     const p = this.pos;
     this.pos = p + 1 + len;
     if (this.expectReply !== undefined) this.expectReply = undefined;
-    return entry.decode(this.reader.reset(this.buf, p + 5, p + 1 + len, entry.name), this.context);
+    try {
+      return entry.decode(this.reader.reset(this.buf, p + 5, p + 1 + len, entry.name), this.context);
+    } catch (err) {
+      if (err instanceof ProtocolDecodeError) withType(err, type);
+      throw err;
+    }
   }
 
   private nextStartup(avail: number): M | undefined {
@@ -242,4 +247,9 @@ function int32At(b: Uint8Array, p: number): number {
 
 function typeName(type: number): string {
   return type >= 0x20 && type < 0x7f ? `'${String.fromCharCode(type)}'` : `0x${type.toString(16).padStart(2, '0')}`;
+}
+
+function withType(err: ProtocolDecodeError, type: number): ProtocolDecodeError {
+  err.typeByte ??= type;
+  return err;
 }
