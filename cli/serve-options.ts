@@ -1,6 +1,7 @@
 /** `pgspec serve` settings from flags and an optional JSON/YAML config file (flags win). */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { flagValue } from './args.js';
 
 export interface ServeSettings {
   host: string;
@@ -39,11 +40,7 @@ export function parseServeArgs(argv: readonly string[]): ServeSettings | 'help' 
   const s: ServeSettings = { host: '127.0.0.1', port: 5432, engine: 'pglite', users: [] };
   const flagUsers: string[] = [];
   let config: Partial<ServeSettings> = {};
-  const need = (i: number, flag: string): string => {
-    const v = argv[i];
-    if (v === undefined) throw new Error(`${flag} needs a value`);
-    return v;
-  };
+  const need = (i: number, flag: string): string => flagValue(argv, i, flag);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     switch (a) {

@@ -1,6 +1,7 @@
 /** `pgspec trace`: run the wire tracer between clients and a server until interrupted. */
 import { readFileSync } from 'node:fs';
 import { WireTracer } from '../runtime/trace/index.js';
+import { flagValue } from './args.js';
 
 export const TRACE_HELP = `usage: pgspec trace --listen [HOST:]PORT --upstream HOST:PORT [options]
 
@@ -44,11 +45,7 @@ export function parseTraceArgs(argv: readonly string[]): TraceSettings | 'help' 
   let listen: { host: string; port: number } | undefined;
   let upstream: { host: string; port: number } | undefined;
   const s: Partial<TraceSettings> = { json: false };
-  const need = (i: number, flag: string): string => {
-    const v = argv[i];
-    if (v === undefined) throw new Error(`${flag} needs a value`);
-    return v;
-  };
+  const need = (i: number, flag: string): string => flagValue(argv, i, flag);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     switch (a) {

@@ -29,10 +29,11 @@ export interface BackendSink {
   /** A base-protocol message, or one of an extension the session's protocol registered. */
   send(message: BackendMessage | { readonly type: string }): void;
   /**
-   * Resolves when the client's socket has room again (at once if it has): an engine awaits it
-   * between messages or rows so that a client that does not read bounds the server's memory.
+   * A promise that resolves when the client's socket has room again, or undefined when it has
+   * room now: an engine awaits it (when given) between messages or rows, so that a client that
+   * does not read bounds the server's memory without costing anything when it does.
    */
-  drained?(): Promise<void>;
+  drained?(): Promise<void> | undefined;
 }
 
 export interface Engine {

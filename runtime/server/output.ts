@@ -58,8 +58,9 @@ export class Output {
     }
   }
 
-  /** Resolves when the socket has room again (immediately if it has). */
-  async drained(): Promise<void> {
-    if (this.pendingDrain) await this.pendingDrain;
+  /** A promise for the socket to have room again, or undefined when it has room now. */
+  drained(): Promise<void> | undefined {
+    return this.pendingDrain?.then(() => undefined);
   }
+
 }

@@ -583,7 +583,8 @@ class HandlerSession implements EngineSession {
       if (returnsRows) this.send({ type: 'DataRow', values: encodeRow(r.value, columns, formats) });
       sent++;
       // A client that does not read stops the rows here, not in the server's memory.
-      if (this.out?.drained) await this.out.drained();
+      const full = this.out?.drained?.();
+      if (full) await full;
     }
     this.send({ type: 'PortalSuspended' });
     return undefined;

@@ -19,15 +19,6 @@ import { UpstreamViolation, type UpstreamConnection } from './upstream.js';
 /** How long closing a session waits for its upstream pump to end. */
 const CLOSE_WAIT_MS = 3000;
 
-/**
- * A sink that can also say when the client has room for more output: resolves once what was
- * sent so far has been written (or could be buffered by the socket). The runtime's BackendSink
- * does not have it yet; without it COPY TO is paced only by the upstream.
- */
-export interface DrainableSink extends BackendSink {
-  drained?(): Promise<void>;
-}
-
 /** Bytes of output after which the client's backpressure is checked. */
 const DRAIN_EVERY = 256 * 1024;
 
@@ -44,7 +35,7 @@ export interface ViolationReport {
 }
 
 interface Waiter {
-  readonly out: DrainableSink;
+  readonly out: BackendSink;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
@@ -148,7 +139,8 @@ export class ProxySession implements EngineSession {
       this.sinceDrain += m.type === 'CopyData' ? m.data.length : 64;
       if (this.sinceDrain >= DRAIN_EVERY) {
         this.sinceDrain = 0;
-        if (w.out.drained) await w.out.drained();
+        const full = w.out.drained?.();
+        if (full) await full;
       }
     }
     if (!this.pending.awaiting) {

@@ -47,7 +47,8 @@ class TrivialSession implements EngineSession {
   async execute(messages: readonly FrontendMessage[], out: BackendSink): Promise<void> {
     for (const m of messages) {
       this.handle(m, out);
-      if (out.drained) await out.drained();
+      const full = out.drained?.();
+      if (full) await full;
     }
   }
 
