@@ -63,10 +63,29 @@ export interface EngineSession {
    * CopyDone or CopyFail, or where the client's buffered input ends.
    */
   execute(messages: readonly FrontendMessage[], out: BackendSink): Promise<void>;
+  /**
+   * Answers a well-framed frontend message whose body could not be decoded (an index past the
+   * end, a string without its zero, text that is not UTF-8...), as PostgreSQL does: an
+   * ErrorResponse with `error`'s SQLSTATE (08P01, 22021), the transaction block failed if one is
+   * open, then ReadyForQuery if the message was a Query or FunctionCall; after an extended-query
+   * message the runtime skips to the next Sync. An engine without this method ends the session
+   * with a FATAL instead.
+   */
+  malformed?(message: MalformedMessage, out: BackendSink): Promise<void>;
   /** Cancels the statement this session is running, if any (the effect of a CancelRequest). */
   cancel(): void;
   /** The client is gone (Terminate or disconnect): roll back what is open and release the session. */
   close(): Promise<void>;
+}
+
+/** A frontend message whose framing is sound but whose body is not. */
+export interface MalformedMessage {
+  /** What the message is by its type byte ('Query', 'Bind'...). */
+  readonly type: FrontendMessage['type'];
+  /** The whole message as the client sent it: type byte, length, body. */
+  readonly frame: Uint8Array;
+  /** Why it could not be decoded, in PostgreSQL's words where PostgreSQL has them. */
+  readonly error: { readonly code: string; readonly message: string };
 }
 
 /** An engine failure that ends a session, reported to the client with this SQLSTATE (57P01, 08006...). */

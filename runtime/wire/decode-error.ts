@@ -10,16 +10,24 @@ export type DecodeErrorCode =
   | 'trailing-bytes'
   | 'invalid-value'
   | 'unterminated-string'
+  | 'invalid-encoding'
   | 'unexpected-context';
 
 /**
  * A malformed message. The only exception the generated decoders throw on bad input; its
- * SQLSTATE is 08P01 (protocol_violation), which is what a server answers before closing.
+ * SQLSTATE is 08P01 (protocol_violation), or 22021 (character_not_in_repertoire) for text that
+ * is not valid UTF-8.
  */
 export class ProtocolDecodeError extends Error {
-  readonly sqlstate = '08P01';
+  readonly sqlstate: string;
   /** The type byte of the typed message being decoded, set by the stream decoder. */
   typeByte: number | undefined;
+  /**
+   * The whole message (type byte, length, body), set by the stream decoder when its framing was
+   * sound and only its body is bad: the decoder has moved past it and can go on. PostgreSQL
+   * answers such a message with an ERROR and carries on; a bad frame loses the stream.
+   */
+  frame: Uint8Array | undefined;
   constructor(
     readonly code: DecodeErrorCode,
     /** The message being decoded, or the type byte when the message is unknown. */
@@ -28,6 +36,7 @@ export class ProtocolDecodeError extends Error {
   ) {
     super(`${messageName}: ${message}`);
     this.name = 'ProtocolDecodeError';
+    this.sqlstate = code === 'invalid-encoding' ? '22021' : '08P01';
   }
 }
 

@@ -158,7 +158,10 @@ export class StreamDecoder<M> {
     try {
       return entry.decode(this.reader.reset(this.buf, p + 5, p + 1 + len, entry.name), this.context);
     } catch (err) {
-      if (err instanceof ProtocolDecodeError) withType(err, type);
+      if (err instanceof ProtocolDecodeError) {
+        withType(err, type);
+        err.frame = this.buf.slice(p, p + 1 + len);
+      }
       throw err;
     }
   }
