@@ -16,6 +16,11 @@ export interface DecodeContext {
   protocolVersion: number;
   /** For type bytes shared by several messages told apart only by state (the 'p' family): byte → message name expected now. */
   contextual?: Readonly<Record<string, string>>;
+  /**
+   * Strings must be valid UTF-8: a server decoding a client whose client_encoding is UTF8 (as
+   * PostgreSQL verifies them, 22021). Otherwise invalid bytes decode to replacement characters.
+   */
+  validateUtf8?: boolean;
 }
 
 export interface TypedEntry<M> {
