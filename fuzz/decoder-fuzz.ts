@@ -1,7 +1,9 @@
 /**
  * The decoder fuzz loop: input `i` of run `seed` is rebuilt from those two numbers alone, so a
  * failure is reproduced by `npm run fuzz -- --seed S --only I`. One input in ten is a seed left
- * whole (it must decode completely, in any chunking); the rest are mutated.
+ * whole (it must decode completely, in any chunking); the rest are mutated. Half the inputs are
+ * decoded with `validateUtf8`, as a server decodes a UTF8 client: every seed is UTF-8, so it must
+ * still decode whole, and a mutation inside a string may now be 22021.
  */
 import { Buffer } from 'node:buffer';
 import { captureSeeds, messageSeeds, type Seed } from './corpus.js';
@@ -49,20 +51,27 @@ function prepare(seeds: readonly Seed[]): Prepared[] {
   return seeds.map((seed) => {
     const o = feed(seed, seed.bytes, () => 0.5, false);
     if (o.failure) throw new Error(`seed ${seed.name} does not decode: ${o.failure.kind} ${o.failure.detail}`);
+    const strict = feed(seed, seed.bytes, () => 0.5, false, { validateUtf8: true });
+    if (strict.failure) throw new Error(`seed ${seed.name} does not decode as UTF-8: ${strict.failure.kind} ${strict.failure.detail}`);
     return { seed, lengthOffsets: o.lengthOffsets };
   });
 }
 
 let captures: Prepared[] | undefined;
 
-/** The input `index` of run `seed`: which seed, whether mutated, its bytes, and the rng for chunking. */
-export function inputAt(pool: readonly Prepared[], seed: number, index: number): { prepared: Prepared; bytes: Buffer; mutated: boolean; rng: () => number } {
+/** The input `index` of run `seed`: which seed, whether mutated and text validated, its bytes, and the rng for chunking. */
+export function inputAt(
+  pool: readonly Prepared[],
+  seed: number,
+  index: number,
+): { prepared: Prepared; bytes: Buffer; mutated: boolean; validateUtf8: boolean; rng: () => number } {
   const rng = prng(Math.imul(seed, 0x9e3779b1) ^ index);
   const prepared = pool[below(rng, pool.length)]!;
   const mutated = rng() >= 0.1;
+  const validateUtf8 = rng() < 0.5;
   const donor = pool[below(rng, pool.length)]!.seed.bytes;
   const bytes = mutated ? mutate(prepared.seed.bytes, { lengthOffsets: prepared.lengthOffsets, donor }, rng) : prepared.seed.bytes;
-  return { prepared, bytes, mutated, rng };
+  return { prepared, bytes, mutated, validateUtf8, rng };
 }
 
 /** The pool in force at input `index`: the captures plus the message encodings of its generation. */
@@ -91,8 +100,8 @@ export function runDecoderFuzz(options: FuzzOptions): FuzzReport {
       pool = poolAt(options.seed, index, perMessage, renewEvery);
     }
     options.onInput?.(index);
-    const { prepared, bytes, mutated, rng } = inputAt(pool!, options.seed, index);
-    const outcome = feed(prepared.seed, bytes, rng, mutated);
+    const { prepared, bytes, mutated, validateUtf8, rng } = inputAt(pool!, options.seed, index);
+    const outcome = feed(prepared.seed, bytes, rng, mutated, { validateUtf8 });
     messages += outcome.messages;
     const key = outcome.failure ? `FAIL ${outcome.failure.kind}` : (outcome.error ?? 'ok');
     outcomes[key] = (outcomes[key] ?? 0) + 1;

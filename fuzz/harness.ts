@@ -1,7 +1,9 @@
 /**
  * Runs one input through a streaming decoder the way a connection does, in random chunks, and
  * checks what must hold for any bytes at all:
- *  - the only exception is ProtocolDecodeError (08P01, a known code, naming a message);
+ *  - the only exception is ProtocolDecodeError (a known code, naming a message; 08P01, or 22021
+ *    for text that is not UTF-8, which only a decoder told to validate text reports, in
+ *    PostgreSQL's words);
  *  - every message returned consumed bytes (no loop without progress);
  *  - between chunks the decoder holds only a proper prefix of one message whose declared length
  *    already passed its limit (so it never holds more than max(limit) + a chunk);
@@ -42,8 +44,17 @@ const ERROR_CODES: ReadonlySet<string> = new Set<DecodeErrorCode>([
   'trailing-bytes',
   'invalid-value',
   'unterminated-string',
+  'invalid-encoding',
   'unexpected-context',
 ]);
+
+/** How PostgreSQL reports text that is not UTF-8: the one to four bytes of the bad sequence. */
+const INVALID_ENCODING = /^invalid byte sequence for encoding "UTF8": 0x[0-9a-f]{2}( 0x[0-9a-f]{2}){0,3}$/;
+
+export interface FeedOptions {
+  /** Decode with `validateUtf8` (as a server does for a UTF8 client). */
+  readonly validateUtf8?: boolean;
+}
 
 // ---- allocation tracking ------------------------------------------------------------------------
 
@@ -80,8 +91,9 @@ function chunkSize(rng: Rng, remaining: number): number {
 }
 
 /** Feeds `bytes` to a decoder set up for `seed` in random chunks; never throws. */
-export function feed(seed: Seed, bytes: Buffer, rng: Rng, mutated: boolean): Outcome {
-  const decoder = new StreamDecoder(seed.table, { framing: seed.framing, context: { protocolVersion: seed.protocolVersion } });
+export function feed(seed: Seed, bytes: Buffer, rng: Rng, mutated: boolean, options: FeedOptions = {}): Outcome {
+  const validateUtf8 = options.validateUtf8 === true;
+  const decoder = new StreamDecoder(seed.table, { framing: seed.framing, context: { protocolVersion: seed.protocolVersion, validateUtf8 } });
   const replies = [...seed.replies];
   let version = seed.protocolVersion;
   let answered = 0;
@@ -100,7 +112,7 @@ export function feed(seed: Seed, bytes: Buffer, rng: Rng, mutated: boolean): Out
       for (;;) {
         decoder.expectReply = replies[0];
         const expected = seed.responses[answered];
-        decoder.context = { protocolVersion: version, contextual: expected === undefined ? undefined : { p: expected } };
+        decoder.context = { protocolVersion: version, contextual: expected === undefined ? undefined : { p: expected }, validateUtf8 };
         const framing = decoder.framing;
         const m = decoder.next();
         if (m === undefined) break;
@@ -119,9 +131,7 @@ export function feed(seed: Seed, bytes: Buffer, rng: Rng, mutated: boolean): Out
     if (!(err instanceof ProtocolDecodeError)) {
       return fail('exception', `${(err as Error)?.name}: ${(err as Error)?.message}\n${(err as Error)?.stack ?? ''}`);
     }
-    if (err.sqlstate !== '08P01' || !ERROR_CODES.has(err.code) || err.messageName === '' || !err.message.startsWith(`${err.messageName}: `)) {
-      return fail('bad-error', `${err.code} ${err.messageName} ${err.message}`);
-    }
+    if (!wellFormedError(err, validateUtf8)) return fail('bad-error', `${err.code} ${err.sqlstate} ${err.messageName} ${err.message}`);
     if (!mutated) return fail('valid-rejected', err.message);
     if (largestAllocation > pushed) return fail('over-allocated', `allocated ${largestAllocation} bytes with ${pushed} received`);
     return { messages, error: err.code, lengthOffsets };
@@ -138,6 +148,13 @@ export function feed(seed: Seed, bytes: Buffer, rng: Rng, mutated: boolean): Out
     if (m.type === 'NegotiateProtocolVersion') version = m.newestVersion as number;
     if (MESSAGES[m.type]?.contextual) answered++;
   }
+}
+
+/** A known code and its SQLSTATE, naming its message; text errors only when text is validated. */
+function wellFormedError(err: ProtocolDecodeError, validateUtf8: boolean): boolean {
+  if (!ERROR_CODES.has(err.code) || err.messageName === '' || !err.message.startsWith(`${err.messageName}: `)) return false;
+  if (err.code !== 'invalid-encoding') return err.sqlstate === '08P01';
+  return validateUtf8 && err.sqlstate === '22021' && INVALID_ENCODING.test(err.message.slice(err.messageName.length + 2));
 }
 
 /**

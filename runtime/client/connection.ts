@@ -10,6 +10,7 @@ import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
 import {
+  MESSAGES,
   PROTOCOL_3_0,
   PROTOCOL_VERSIONS,
   type BackendMessage,
@@ -237,6 +238,7 @@ export class PgClientConnection extends EventEmitter<ClientEvents> {
         break;
     }
     if ((m as ExtendProtocol).type === 'ExtendProtocol') this.extendProtocolMessage(m as ExtendProtocol);
+    if (MESSAGES[m.type] === undefined) this.emit('extensionMessage', m);
   }
 
   private extendProtocolMessage(m: ExtendProtocol): void {
@@ -335,6 +337,15 @@ export class PgClientConnection extends EventEmitter<ClientEvents> {
       { type: 'Execute', portal: '', maxRows: options.maxRows ?? 0 },
       { type: 'Sync' },
     ];
+  }
+
+  /**
+   * Sends frontend messages of one of the connection's extensions that the server answers with
+   * nothing (a hint, a marker), after the requests before them. Each is checked against the
+   * state machine as the extension amended it; a message it does not allow now is refused.
+   */
+  sendExtension(messages: readonly AnyMessage[]): Promise<void> {
+    return this.serial(async () => this.wire.send(messages));
   }
 
   /** Asks the server, on a new connection, to cancel what this session is running. */

@@ -1,5 +1,6 @@
 /** The events a client connection emits, and their listener types. */
 import type { ErrorInfo } from '../protocol/error-fields.js';
+import type { AnyMessage } from '../protocol/extension.js';
 
 export interface Notification {
   readonly processId: number;
@@ -19,6 +20,8 @@ export interface ClientEvents {
   parameter: [name: string, value: string];
   /** A CommandComplete, before the ReadyForQuery that ends its query (e.g. to consume what it reported). */
   commandComplete: [tag: string];
+  /** A backend message of one of the connection's extensions (ExtendProtocol included), as decoded. */
+  extensionMessage: [message: AnyMessage];
   /** The connection closed; `error` says why when it was not closed by `close()`. */
   close: [error: Error | undefined];
 }

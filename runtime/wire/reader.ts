@@ -3,7 +3,7 @@
  * ProtocolDecodeError naming the message, so a decoder never reads past its message and never
  * allocates more than the message holds.
  */
-import { decodeUtf8 } from './utf8.js';
+import { decodeUtf8, decodeValidUtf8, invalidSequenceBytes, invalidUtf8At } from './utf8.js';
 import { ProtocolDecodeError } from './decode-error.js';
 import { ValueList } from './value-list.js';
 
@@ -13,6 +13,12 @@ export class Reader {
   end: number;
   /** The message being decoded, for error messages. */
   message: string;
+  /**
+   * Strings must be well-formed UTF-8 (the stream decoder sets this from its context's
+   * validateUtf8): a string that is not fails with `invalid-encoding` (22021), in PostgreSQL's
+   * words. Otherwise ill-formed bytes decode to U+FFFD.
+   */
+  validateUtf8 = false;
 
   constructor(buf: Uint8Array, start = 0, end = buf.length, message = 'message') {
     this.buf = buf;
@@ -115,7 +121,16 @@ export class Reader {
     const nul = b.indexOf(0, start);
     if (nul < 0 || nul >= this.end) this.fail('unterminated-string', `${what} has no terminating zero byte`);
     this.pos = nul + 1;
-    return decodeUtf8(b, start, nul);
+    if (!this.validateUtf8) return decodeUtf8(b, start, nul);
+    const text = decodeValidUtf8(b, start, nul);
+    if (text === undefined) this.invalidEncoding(start, nul);
+    return text;
+  }
+
+  /** PostgreSQL's report of text that is not UTF-8: the bytes of the first ill-formed sequence. */
+  private invalidEncoding(start: number, end: number): never {
+    const at = invalidUtf8At(this.buf, start, end);
+    this.fail('invalid-encoding', `invalid byte sequence for encoding "UTF8": ${invalidSequenceBytes(this.buf, at, end)}`);
   }
 
   /** A view of the next n bytes (no copy). */

@@ -160,6 +160,7 @@ export class StreamDecoder<M> {
     const p = this.pos;
     this.pos = p + 1 + len;
     if (this.expectReply !== undefined) this.expectReply = undefined;
+    this.reader.validateUtf8 = this.context.validateUtf8 === true;
     try {
       return entry.decode(this.reader.reset(this.buf, p + 5, p + 1 + len, entry.name), this.context);
     } catch (err) {
@@ -185,6 +186,7 @@ export class StreamDecoder<M> {
     }
     const p = this.pos;
     this.pos = p + len;
+    this.reader.validateUtf8 = this.context.validateUtf8 === true;
     return startup.decode(this.reader.reset(this.buf, p + 4, p + len, 'startup packet'), this.context);
   }
 

@@ -17,7 +17,9 @@ describe('decoder fuzzing (short budget)', () => {
     expect(report.inputs).toBeGreaterThan(5_000);
     // The run exercised both valid decoding and a spread of decode errors.
     expect(report.outcomes.ok).toBeGreaterThan(1_000);
-    for (const code of ['unknown-type', 'invalid-length', 'too-long', 'truncated', 'unterminated-string']) expect(report.outcomes[code], code).toBeGreaterThan(0);
+    for (const code of ['unknown-type', 'invalid-length', 'too-long', 'truncated', 'unterminated-string', 'invalid-encoding']) {
+      expect(report.outcomes[code], code).toBeGreaterThan(0);
+    }
   }, 60_000);
 });
 
@@ -49,5 +51,13 @@ describe('the harness catches what it should', () => {
   it('a ProtocolDecodeError that does not name its message', () => {
     const table = tableOf({ name: 'X', limit: 100, decode: () => { throw new ProtocolDecodeError('invalid-value', '', 'unnamed'); } });
     expect(feed(seedWith(table, message), message, () => 0.5, true).failure?.kind).toBe('bad-error');
+  });
+
+  it('a text encoding error from a decoder not told to validate text, or not in PostgreSQL words', () => {
+    const reported = 'invalid byte sequence for encoding "UTF8": 0xe2 0x28';
+    const table = (text: string) => tableOf({ name: 'X', limit: 100, decode: () => { throw new ProtocolDecodeError('invalid-encoding', 'X', text); } });
+    expect(feed(seedWith(table(reported), message), message, () => 0.5, true, { validateUtf8: true }).failure).toBeUndefined();
+    expect(feed(seedWith(table(reported), message), message, () => 0.5, true).failure?.kind).toBe('bad-error');
+    expect(feed(seedWith(table('bad text'), message), message, () => 0.5, true, { validateUtf8: true }).failure?.kind).toBe('bad-error');
   });
 });

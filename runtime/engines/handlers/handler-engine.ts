@@ -10,7 +10,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { DATA_TYPES, type BackendMessage, type FrontendMessage, type Bind, type Parse } from '../../../generated/index.js';
-import type { BackendSink, Engine, EngineSession, SessionEvents, SessionStart } from '../../engine.js';
+import type { BackendSink, Engine, EngineSession, MalformedMessage, SessionEvents, SessionStart } from '../../engine.js';
 import { EngineError } from '../../engine.js';
 import { errorResponse, noticeResponse, type ErrorInfo } from '../../protocol/error-fields.js';
 import { ValueError } from '../../values/index.js';
@@ -115,6 +115,11 @@ class RowSource {
 
 const TEXT = resolveType(DATA_TYPES.text.oid);
 const NO_ROWS: Rows = [];
+
+/** The messages after whose error PostgreSQL skips to Sync (its doing_extended_query_message). */
+const EXTENDED_QUERY = new Set<string>(['Parse', 'Bind', 'Describe', 'Execute', 'Close', 'Flush']);
+/** COPY messages outside COPY: PostgreSQL drops them unread, so a bad body there is no error. */
+const COPY_STREAM = new Set<string>(['CopyData', 'CopyDone', 'CopyFail']);
 
 class HandlerSession implements EngineSession {
   readonly parameterStatus: ReadonlyArray<readonly [string, string]>;
@@ -234,6 +239,35 @@ class HandlerSession implements EngineSession {
           break;
       }
     }
+  }
+
+  /**
+   * A message whose body did not decode, answered as PostgreSQL answers one: while skipping to
+   * Sync it is not even read; during COPY it fails the COPY; otherwise its error goes out, an open
+   * block fails, and a Query, FunctionCall or Sync still gets its ReadyForQuery while an
+   * extended-query message starts the skip to Sync.
+   */
+  async malformed(message: MalformedMessage, out: BackendSink): Promise<void> {
+    this.out = out;
+    const error = new HandlerError(message.error.code, message.error.message);
+    if (this.copyIn) {
+      const state = this.copyIn;
+      state.queue.fail(error);
+      await state.finished.catch(() => undefined);
+      this.copyFailed(state, error);
+      return;
+    }
+    if (COPY_STREAM.has(message.type) || (this.skipping && message.type !== 'Sync')) return;
+    this.skipping = false;
+    this.fail(error);
+    if (EXTENDED_QUERY.has(message.type)) {
+      this.skipping = true;
+      return;
+    }
+    // The statement's implicit transaction is gone with it, and its portals.
+    this.closePortal('');
+    if (!this.inBlock) this.closePortals();
+    this.readyForQuery();
   }
 
   // ---- errors and transaction status --------------------------------------------------------------
@@ -651,12 +685,17 @@ class HandlerSession implements EngineSession {
           return;
       }
     } catch (err) {
-      state.queue.fail(err);
-      this.copyIn = undefined;
-      this.fail(err);
-      if (state.mode === 'simple') this.readyForQuery();
-      else this.skipping = true;
+      this.copyFailed(state, err);
     }
+  }
+
+  /** A failed COPY FROM STDIN: the handler stops reading, the error goes out, and the Query ends or the batch skips to Sync. */
+  private copyFailed(state: CopyInState, err: unknown): void {
+    state.queue.fail(err);
+    this.copyIn = undefined;
+    this.fail(err);
+    if (state.mode === 'simple') this.readyForQuery();
+    else this.skipping = true;
   }
 
   private async copyOut(sql: string): Promise<void> {

@@ -7,7 +7,7 @@
 import { DATA_TYPES, type BackendMessage, type FrontendMessage } from '../../../generated/index.js';
 import { ValueList } from '../../wire/index.js';
 import { errorResponse } from '../../protocol/error-fields.js';
-import type { BackendSink, Engine, EngineSession, SessionStart, SessionEvents } from '../../engine.js';
+import type { BackendSink, Engine, EngineSession, MalformedMessage, SessionStart, SessionEvents } from '../../engine.js';
 
 interface Statement {
   readonly query: string;
@@ -49,6 +49,22 @@ class TrivialSession implements EngineSession {
       this.handle(m, out);
       const full = out.drained?.();
       if (full) await full;
+    }
+  }
+
+  /**
+   * A message whose body did not decode: its error, and then ReadyForQuery after a Query,
+   * FunctionCall or Sync, or the skip to Sync after an extended-query message, as PostgreSQL
+   * answers. Skipped messages and COPY messages (there is no COPY here) are dropped unread.
+   */
+  async malformed(message: MalformedMessage, out: BackendSink): Promise<void> {
+    const { type } = message;
+    if (type === 'CopyData' || type === 'CopyDone' || type === 'CopyFail' || (this.skipping && type !== 'Sync')) return;
+    this.fail(out, message.error.code, message.error.message);
+    if (type === 'Query' || type === 'FunctionCall' || type === 'Sync') {
+      this.skipping = false;
+      this.portals.delete('');
+      out.send({ type: 'ReadyForQuery', status: this.status });
     }
   }
 
