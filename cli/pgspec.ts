@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `pgspec` command: serve, generate, docs. */
 import { readFileSync } from 'node:fs';
-import { PgServer } from '../runtime/server/server.js';
+import { PgServer, type ServerOptions } from '../runtime/server/server.js';
 import { TrivialEngine } from '../runtime/engines/trivial/trivial-engine.js';
 import type { Engine } from '../runtime/engine.js';
 import { parseServeArgs, SERVE_HELP, type ServeSettings } from './serve-options.js';
@@ -23,7 +23,18 @@ async function createEngine(s: ServeSettings): Promise<Engine> {
   }
   if (s.engine === 'trivial') return new TrivialEngine();
   const { PgliteEngine } = await import('../runtime/engines/pglite/index.js');
-  return PgliteEngine.create(s.dataDir ? { dataDir: s.dataDir } : {});
+  const engine = await PgliteEngine.create(s.dataDir ? { dataDir: s.dataDir } : {});
+  if (s.executorPort === undefined) return engine;
+  const { pgliteExecutor } = await import('../runtime/extend-protocol/pglite-executor.js');
+  return pgliteExecutor(engine);
+}
+
+/** Plain protocol 3 on --port; with --executor-port, the Cloudberry executor dialect beside it. */
+async function listenersOf(s: ServeSettings): Promise<Pick<ServerOptions, 'protocols' | 'listeners'>> {
+  const plain = { host: s.host, port: s.port };
+  if (s.executorPort === undefined) return { listeners: [plain] };
+  const { EXECUTOR_PROTOCOL, cloudberryExecutorProtocol } = await import('../runtime/extend-protocol/executor-protocol.js');
+  return { protocols: [cloudberryExecutorProtocol()], listeners: [plain, { protocol: EXECUTOR_PROTOCOL, host: s.host, port: s.executorPort }] };
 }
 
 async function serve(argv: readonly string[]): Promise<number> {
@@ -36,13 +47,14 @@ async function serve(argv: readonly string[]): Promise<number> {
   const server = new PgServer({
     engine,
     users: settings.users,
-    listeners: [{ host: settings.host, port: settings.port }],
+    ...(await listenersOf(settings)),
     ...(settings.tlsCert && settings.tlsKey ? { tls: { cert: readFileSync(settings.tlsCert), key: readFileSync(settings.tlsKey) } } : {}),
   });
-  const [addr] = await server.listen();
+  const [addr, executor] = await server.listen();
   const user = settings.users.map((u) => u.split(':')[0]).find((n) => n && n !== '*') ?? 'postgres';
   const host = addr!.host!.includes(':') ? `[${addr!.host}]` : addr!.host;
   process.stdout.write(`pgspec: ${engine.name} engine listening on ${host}:${addr!.port}\n`);
+  if (executor) process.stdout.write(`pgspec: Cloudberry executor (protocol 3 + 'e') listening on ${host}:${executor.port}\n`);
   process.stdout.write(`connect with: psql "postgres://${user}@${host}:${addr!.port}/postgres"\n`);
   await new Promise<void>((resolve) => {
     let stopping = false;

@@ -10,6 +10,8 @@ export interface ServeSettings {
   /** Serve from this upstream server (the proxy engine) instead of `engine`. */
   upstream?: string;
   dataDir?: string;
+  /** Also serve the Cloudberry executor dialect (protocol 3 + 'e') on this port (the pglite engine only). */
+  executorPort?: number;
   tlsCert?: string;
   tlsKey?: string;
   users: string[];
@@ -26,13 +28,17 @@ Runs a PostgreSQL-compatible server on the embedded PostgreSQL (PGlite) engine.
   --upstream URL       proxy every session to this server instead:
                          postgres://user:password@host:port/database?sslmode=prefer
                        (no user/database in the URL: the client's are used upstream)
+  --executor-port PORT also listen on PORT (0 picks a free one) as a Cloudberry executor: clients
+                       that send _pq_.cloudberry_extend_protocol get an 'e' message before each
+                       CommandComplete naming the relations (leaf partitions) an INSERT, UPDATE or
+                       DELETE modified; others see plain PostgreSQL (pglite engine only)
   --tls-cert FILE      PEM certificate: enables SSLRequest and direct TLS
   --tls-key FILE       PEM private key for --tls-cert
   --user SPEC          a user and how it authenticates, repeatable:
                          name:trust | name:password:SECRET | name:md5:SECRET | name:scram-sha-256:SECRET
                        "*" as the name is the rule for every other user (default: *:trust)
   --config FILE        the same settings as a YAML or JSON file:
-                         host, port, dataDir, engine, upstream, tlsCert, tlsKey, users: [specs]
+                         host, port, executorPort, dataDir, engine, upstream, tlsCert, tlsKey, users: [specs]
   -h, --help           this text
 `;
 
@@ -51,8 +57,10 @@ export function parseServeArgs(argv: readonly string[]): ServeSettings | 'help' 
         s.host = need(++i, a);
         break;
       case '--port':
-        s.port = Number(need(++i, a));
-        if (!Number.isInteger(s.port) || s.port < 0 || s.port > 65535) throw new Error(`--port: not a port number: ${argv[i]}`);
+        s.port = portNumber(need(++i, a), a);
+        break;
+      case '--executor-port':
+        s.executorPort = portNumber(need(++i, a), a);
         break;
       case '--data-dir':
         s.dataDir = need(++i, a);
@@ -91,6 +99,11 @@ export function parseServeArgs(argv: readonly string[]): ServeSettings | 'help' 
   };
   const upstream = s.upstream ?? config.upstream;
   if (upstream) merged.upstream = upstream;
+  const executorPort = s.executorPort ?? config.executorPort;
+  if (executorPort !== undefined) {
+    merged.executorPort = portNumber(String(executorPort), 'executorPort');
+    if (merged.upstream || merged.engine !== 'pglite') throw new Error('--executor-port needs the pglite engine (it measures what statements modified inside PGlite)');
+  }
   const dataDir = s.dataDir ?? config.dataDir;
   const tlsCert = s.tlsCert ?? config.tlsCert;
   const tlsKey = s.tlsKey ?? config.tlsKey;
@@ -99,4 +112,10 @@ export function parseServeArgs(argv: readonly string[]): ServeSettings | 'help' 
   if (tlsKey) merged.tlsKey = tlsKey;
   if (Boolean(merged.tlsCert) !== Boolean(merged.tlsKey)) throw new Error('--tls-cert and --tls-key go together');
   return merged;
+}
+
+function portNumber(text: string, flag: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag}: not a port number: ${text}`);
+  return port;
 }

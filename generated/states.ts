@@ -3,7 +3,7 @@
 /** A state of the connection state machine (server side). */
 export type StateName = "Startup" | "SslNegotiation" | "GssNegotiation" | "StartupSslRejected" | "StartupGssRejected" | "SslNegotiationFinal" | "GssNegotiationFinal" | "StartupSecured" | "StartupPlain" | "StartupReceived" | "AwaitingPassword" | "VerifyingPassword" | "AwaitingSASLInitialResponse" | "VerifyingSASL" | "AwaitingSASLResponse" | "SASLComplete" | "AwaitingGSSResponse" | "VerifyingGSS" | "BackendStartup" | "Ready" | "Extended" | "ExtendedFailed" | "SyncPending" | "SimpleQuery" | "FunctionCallPending" | "CopyInSimple" | "CopyInExtended" | "CopyOutSimple" | "CopyOutExtended" | "CopyOutSyncPending" | "CopyBoth" | "Closed";
 /** An error the state machine itself raises. */
-export type StateErrorName = "unsupportedRequest" | "unexpectedDuringCopyIn" | "protocolSynchronizationLost" | "plaintextAfterEncryptionRequest";
+export type StateErrorName = "unsupportedRequest" | "unexpectedDuringCopyIn" | "protocolSynchronizationLost" | "plaintextAfterEncryptionRequest" | "expectedPasswordResponse" | "expectedSaslResponse" | "expectedGssResponse" | "invalidString" | "invalidMessageFormat" | "insufficientData";
 
 /** What happens when a message is received or sent in a state. */
 export interface StateRule {
@@ -123,7 +123,7 @@ export const STATES: Readonly<Record<StateName, StateInfo>> = {
       directTls: undefined, refusesPlaintextBacklog: false, contextual: {"p":"PasswordMessage"},
       recv: { PasswordMessage: { action: "accept", to: "VerifyingPassword", error: undefined, extension: undefined } },
       send: {},
-      otherwise: undefined,
+      otherwise: { error: "expectedPasswordResponse", to: undefined },
       doc: "The client owes a password.",
     },
     VerifyingPassword: {
@@ -139,7 +139,7 @@ export const STATES: Readonly<Record<StateName, StateInfo>> = {
       directTls: undefined, refusesPlaintextBacklog: false, contextual: {"p":"SASLInitialResponse"},
       recv: { SASLInitialResponse: { action: "accept", to: "VerifyingSASL", error: undefined, extension: undefined } },
       send: {},
-      otherwise: undefined,
+      otherwise: { error: "expectedSaslResponse", to: undefined },
       doc: "The client owes its choice of SASL mechanism and first message.",
     },
     VerifyingSASL: {
@@ -155,7 +155,7 @@ export const STATES: Readonly<Record<StateName, StateInfo>> = {
       directTls: undefined, refusesPlaintextBacklog: false, contextual: {"p":"SASLResponse"},
       recv: { SASLResponse: { action: "accept", to: "VerifyingSASL", error: undefined, extension: undefined } },
       send: {},
-      otherwise: undefined,
+      otherwise: { error: "expectedSaslResponse", to: undefined },
       doc: "The client owes an answer to a SASL challenge.",
     },
     SASLComplete: {
@@ -171,7 +171,7 @@ export const STATES: Readonly<Record<StateName, StateInfo>> = {
       directTls: undefined, refusesPlaintextBacklog: false, contextual: {"p":"GSSResponse"},
       recv: { GSSResponse: { action: "accept", to: "VerifyingGSS", error: undefined, extension: undefined } },
       send: {},
-      otherwise: undefined,
+      otherwise: { error: "expectedGssResponse", to: undefined },
       doc: "The client owes a GSSAPI or SSPI token.",
     },
     VerifyingGSS: {
@@ -307,5 +307,11 @@ export const STATE_MACHINE = {
       unexpectedDuringCopyIn: { sqlstate: "08P01", severity: "ERROR" as 'ERROR' | 'FATAL', message: "unexpected message type 0x{hex} during COPY from stdin", followedBy: "protocolSynchronizationLost" as StateErrorName },
       protocolSynchronizationLost: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "terminating connection because protocol synchronization was lost", followedBy: undefined },
       plaintextAfterEncryptionRequest: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "received unencrypted data after SSL request", followedBy: undefined },
+      expectedPasswordResponse: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "expected password response, got message type {byte}", followedBy: undefined },
+      expectedSaslResponse: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "expected SASL response, got message type {byte}", followedBy: undefined },
+      expectedGssResponse: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "expected GSS response, got message type {byte}", followedBy: undefined },
+      invalidString: { sqlstate: "08P01", severity: "ERROR" as 'ERROR' | 'FATAL', message: "invalid string in message", followedBy: undefined },
+      invalidMessageFormat: { sqlstate: "08P01", severity: "ERROR" as 'ERROR' | 'FATAL', message: "invalid message format", followedBy: undefined },
+      insufficientData: { sqlstate: "08P01", severity: "ERROR" as 'ERROR' | 'FATAL', message: "insufficient data left in message", followedBy: undefined },
     } as Readonly<Record<StateErrorName, { readonly sqlstate: string; readonly severity: 'ERROR' | 'FATAL'; readonly message: string; readonly followedBy: StateErrorName | undefined }>>,
   } as const;

@@ -67,7 +67,7 @@ export interface EngineSession {
    * Answers a well-framed frontend message whose body could not be decoded (an index past the
    * end, a string without its zero, text that is not UTF-8...), as PostgreSQL does: an
    * ErrorResponse with `error`'s SQLSTATE (08P01, 22021), the transaction block failed if one is
-   * open, then ReadyForQuery if the message was a Query or FunctionCall; after an extended-query
+   * open, then ReadyForQuery if the message was a Query, FunctionCall or Sync; after an extended-query
    * message the runtime skips to the next Sync. An engine without this method ends the session
    * with a FATAL instead.
    */

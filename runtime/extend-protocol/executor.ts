@@ -6,11 +6,17 @@
  * spec says); blocks come in the order Inserted, Updated, Deleted, and only non-empty ones.
  *
  * What was modified is asked of a `ModifiedRelationsTracker` made per session, around each Query
- * and Execute: on the embedded PGlite engine, the difference of pg_stat_xact_user_tables
- * (see xact-stats.ts); in tests, whatever a fake engine reports.
+ * and Execute: on the embedded PGlite engine, the difference of the tuple counters read in the
+ * session's own backend state (pglite-executor.ts, xact-stats.ts); in tests, whatever a fake
+ * engine reports.
  *
  * Sessions that did not ask (every session of a protocol without the extension) are passed
  * through untouched: they never see an 'e'.
+ *
+ * A Query is measured as a whole: a Query of several statements reports the union of what they
+ * modified, once, before the last CommandComplete. An Execute that stops at its row limit reports
+ * before its PortalSuspended (an INSERT ... RETURNING has done all its work by then, as when
+ * Cloudberry's executor ends). A command that fails reports nothing; so does COPY.
  */
 import type { BackendMessage, FrontendMessage } from '../../generated/index.js';
 import {
@@ -31,9 +37,14 @@ export interface ModifiedRelationsTracker {
   after(): Promise<ModifiedRelationsReport> | ModifiedRelationsReport;
 }
 
-export interface ModifiedRelationsReportOptions {
+export interface ModifiedRelationsReportOptions<S extends EngineSession = EngineSession> {
   /** Makes the tracker for one session of the inner engine. */
-  readonly tracker: (session: EngineSession, start: SessionStart) => ModifiedRelationsTracker;
+  readonly tracker: (session: S, start: SessionStart) => ModifiedRelationsTracker;
+}
+
+/** An engine whose sessions are of type S (so that a tracker can use what they offer beyond EngineSession). */
+export interface EngineOf<S extends EngineSession> extends Engine {
+  openSession(start: SessionStart, events: SessionEvents): Promise<S>;
 }
 
 const OPTION = cloudberryExtendProtocol.option;
@@ -43,7 +54,7 @@ function enabledValue(value: string | undefined): boolean {
   return value !== undefined && !['off', 'false', '0', 'no'].includes(value.toLowerCase());
 }
 
-export function withModifiedRelationsReport(inner: Engine, options: ModifiedRelationsReportOptions): Engine {
+export function withModifiedRelationsReport<S extends EngineSession>(inner: EngineOf<S>, options: ModifiedRelationsReportOptions<S>): Engine {
   return {
     name: `${inner.name}+cloudberry-executor`,
     async openSession(start: SessionStart, events: SessionEvents): Promise<EngineSession> {
@@ -51,20 +62,23 @@ export function withModifiedRelationsReport(inner: Engine, options: ModifiedRela
       const tracker = options.tracker(session, start);
       // Only sessions whose client sent the extension's option (and whose protocol claimed it) get 'e'.
       const enabled = enabledValue(start.options?.[OPTION]);
-      return {
+      const wrapped: EngineSession = {
         parameterStatus: session.parameterStatus,
         execute: (messages, out) => (enabled ? executeReporting(session, tracker, messages, out) : session.execute(messages, out)),
         cancel: () => session.cancel(),
         close: () => session.close(),
       };
+      // A malformed Query or Execute reports nothing: it fails.
+      const malformed = session.malformed?.bind(session);
+      return malformed ? { ...wrapped, malformed } : wrapped;
     },
     close: () => inner.close(),
   };
 }
 
 /**
- * Runs each Query and Execute on its own so its changes can be measured, holds back its output,
- * and puts the ExtendProtocol message before its last CommandComplete. Other messages pass through.
+ * Runs each Query and Execute on its own so its changes can be measured, and puts the
+ * ExtendProtocol message before its last CommandComplete. Other messages pass through.
  */
 async function executeReporting(
   session: EngineSession,
@@ -78,17 +92,60 @@ async function executeReporting(
       continue;
     }
     await tracker.before();
-    const held: (BackendMessage | { readonly type: string })[] = [];
-    await session.execute([m], { send: (x) => held.push(x) });
-    const failed = held.some((x) => x.type === 'ErrorResponse');
+    const tail = new HeldTail(out);
+    try {
+      await session.execute([m], tail);
+    } catch (e) {
+      // The tracker may hold something until its second reading (the PGlite engine: its backend).
+      await Promise.resolve(tracker.after()).catch(() => undefined);
+      throw e;
+    }
     const report = await tracker.after();
-    const blocks = failed ? [] : modifiedRelationBlocks(report);
-    const at = blocks.length > 0 ? held.map((x) => x.type).lastIndexOf('CommandComplete') : -1;
-    const extension: ExtendProtocol = { type: 'ExtendProtocol', blocks };
-    held.forEach((x, i) => {
-      if (i === at) out.send(extension);
-      out.send(x);
-    });
+    tail.end(tail.failed ? [] : modifiedRelationBlocks(report));
+  }
+}
+
+/** Where a statement's result ends: the ExtendProtocol message goes before the last of these. */
+const RESULT_END = new Set(['CommandComplete', 'PortalSuspended']);
+/** What begins or belongs to a statement's result: after it, an earlier result end is not the last. */
+const STATEMENT_OUTPUT = new Set([...RESULT_END, 'RowDescription', 'DataRow', 'EmptyQueryResponse', 'ErrorResponse', 'CopyInResponse', 'CopyOutResponse', 'CopyBothResponse']);
+
+/**
+ * Passes a command's output on as it comes (rows are not held, and the client's backpressure
+ * reaches the engine), except from its latest CommandComplete (or PortalSuspended) on: that one
+ * may turn out to be the last, before which the ExtendProtocol message goes once the command is
+ * over and measured.
+ */
+class HeldTail implements BackendSink {
+  private held: { readonly type: string }[] = [];
+  /** The command failed (an ErrorResponse): it reports nothing. */
+  failed = false;
+
+  constructor(private readonly out: BackendSink) {}
+
+  send(m: BackendMessage | { readonly type: string }): void {
+    if (m.type === 'ErrorResponse') this.failed = true;
+    if (STATEMENT_OUTPUT.has(m.type)) this.release();
+    if (RESULT_END.has(m.type) || this.held.length > 0) this.held.push(m);
+    else this.out.send(m);
+  }
+
+  drained(): Promise<void> | undefined {
+    return this.out.drained?.();
+  }
+
+  /** The command is over: the ExtendProtocol message (when there are blocks) before the held result end, then the rest. */
+  end(blocks: ExtendProtocolBlock[]): void {
+    if (blocks.length > 0 && RESULT_END.has(this.held[0]?.type ?? '')) {
+      const extension: ExtendProtocol = { type: 'ExtendProtocol', blocks };
+      this.out.send(extension);
+    }
+    this.release();
+  }
+
+  private release(): void {
+    for (const m of this.held) this.out.send(m);
+    this.held = [];
   }
 }
 
@@ -106,5 +163,3 @@ export function modifiedRelationBlocks(report: ModifiedRelationsReport): ExtendP
   add(ExtendProtocolSubtag.Deleted, report.deleted);
   return blocks;
 }
-
-/** BackendSink is typed for base messages; the protocol's codecs encode the extension's. */

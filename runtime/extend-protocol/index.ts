@@ -9,7 +9,18 @@ export {
 export {
   withModifiedRelationsReport,
   modifiedRelationBlocks,
+  type EngineOf,
   type ModifiedRelationsTracker,
   type ModifiedRelationsReportOptions,
 } from './executor.js';
-export { XACT_STATS_SQL, diffXactStats, parseXactStats, xactStatsTracker, type XactTableStats } from './xact-stats.js';
+export {
+  BACKEND_TOTALS_SQL,
+  XACT_STATS_SQL,
+  diffXactStats,
+  parseXactStats,
+  xactStatsTracker,
+  type StatsQuery,
+  type XactTableStats,
+} from './xact-stats.js';
+export { pgliteExecutor } from './pglite-executor.js';
+export { EXECUTOR_PROTOCOL, cloudberryExecutorProtocol } from './executor-protocol.js';

@@ -108,7 +108,10 @@ export class StateMachine {
         const to = rule?.to ?? s.otherwise?.to;
         const next = e.followedBy === undefined ? undefined : STATE_MACHINE.errors[e.followedBy];
         const closes = e.severity === 'FATAL' || next?.severity === 'FATAL';
-        this.current = closes ? STATE_MACHINE.final : (to ?? this.current);
+        // An ERROR followed by a FATAL still fails the operation in progress first (the COPY a
+        // message interrupted): the state goes where the error leads, and the caller sends the
+        // FATAL and closes.
+        this.current = e.severity === 'FATAL' ? STATE_MACHINE.final : (to ?? this.current);
         const followedBy = next ? { sqlstate: next.sqlstate, severity: next.severity, message: fill(next.message, details) } : undefined;
         return { action: 'reject', sqlstate: e.sqlstate, severity: e.severity, message: fill(e.message, details), closes, ...(followedBy ? { followedBy } : {}) };
       }

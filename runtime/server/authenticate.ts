@@ -49,21 +49,34 @@ export async function authenticate(user: string, users: UserTable, io: AuthIO): 
       return { ok: true };
     case 'cleartext': {
       io.send({ type: 'AuthenticationCleartextPassword' });
-      const m = await io.read();
-      if (m?.type !== 'PasswordMessage') return { ok: false, error: { severity: 'FATAL', code: '08P01', message: 'expected password response' } };
+      const m = await readPassword(io);
+      if (typeof m !== 'string') return m;
       const stored = entry.scramVerifier ?? entry.md5Secret;
-      return stored !== undefined && verifyCleartextPassword(user, m.password, stored) ? { ok: true } : failed(user);
+      return stored !== undefined && verifyCleartextPassword(user, m, stored) ? { ok: true } : failed(user);
     }
     case 'md5': {
       const salt = randomBytes(4);
       io.send({ type: 'AuthenticationMD5Password', salt });
-      const m = await io.read();
-      if (m?.type !== 'PasswordMessage') return { ok: false, error: { severity: 'FATAL', code: '08P01', message: 'expected password response' } };
-      return entry.md5Secret !== undefined && verifyMd5Response(entry.md5Secret, salt, m.password) ? { ok: true } : failed(user);
+      const m = await readPassword(io);
+      if (typeof m !== 'string') return m;
+      return entry.md5Secret !== undefined && verifyMd5Response(entry.md5Secret, salt, m) ? { ok: true } : failed(user);
     }
     case 'scram-sha-256':
       return scram(user, entry.scramVerifier, io);
   }
+}
+
+/**
+ * The client's PasswordMessage, as PostgreSQL's recv_password_packet takes it: an empty password
+ * is refused before any check, since a client that sends one has nothing to offer (libpq never
+ * sends it; a server checking passwords elsewhere, e.g. LDAP, could take it as valid).
+ */
+async function readPassword(io: AuthIO): Promise<string | AuthOutcome> {
+  const m = await io.read();
+  // Anything else was refused by the state machine already; this is a client that left.
+  if (m?.type !== 'PasswordMessage') return { ok: false, error: { severity: 'FATAL', code: '08P01', message: 'expected password response' } };
+  if (m.password === '') return { ok: false, error: { severity: 'FATAL', code: '28P01', message: 'empty password returned by client' } };
+  return m.password;
 }
 
 async function scram(user: string, verifier: ScramVerifier | undefined, io: AuthIO): Promise<AuthOutcome> {

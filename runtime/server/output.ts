@@ -58,9 +58,16 @@ export class Output {
     }
   }
 
+  /**
+   * Drops what is buffered and not yet written: a client that terminates in the middle of a
+   * pipeline gets none of the answers PostgreSQL would still have been holding.
+   */
+  discard(): void {
+    this.w.take();
+  }
+
   /** A promise for the socket to have room again, or undefined when it has room now. */
   drained(): Promise<void> | undefined {
     return this.pendingDrain?.then(() => undefined);
   }
-
 }

@@ -7,6 +7,7 @@ import { STARTUP_TIMEOUT_MS } from '../../generated/index.js';
 import { UserTable, parseUserSpec, type UserEntry } from '../auth/index.js';
 import type { Engine } from '../engine.js';
 import { CancelRegistry } from './cancel-registry.js';
+import { Connection } from './connection.js';
 import { postgresProtocol } from './postgres-protocol.js';
 import { SessionSlots } from './session-slots.js';
 import { ProtocolRegistry, type ProtocolConnection, type SharedServices, type WireProtocol } from './protocol-registry.js';
@@ -103,7 +104,7 @@ export class PgServer {
       return;
     }
     socket.on('error', () => undefined);
-    const conn = protocol.accept(socket, this.services);
+    const conn = new Connection(protocol, socket, this.services);
     this.connections.add(conn);
     void conn.done.finally(() => this.connections.delete(conn));
   }

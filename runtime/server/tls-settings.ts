@@ -1,8 +1,14 @@
 /** Builds the TLS context and the channel-binding hash from a certificate and key (PEM). */
 import { X509Certificate } from 'node:crypto';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import { CertificateError, tlsServerEndPointHash } from '../auth/index.js';
-import type { TlsSettings } from './connection.js';
+
+/** A server's TLS, ready for connections: its context, and what channel binding needs. */
+export interface TlsSettings {
+  readonly secureContext: SecureContext;
+  /** tls-server-end-point hash of the certificate, when channel binding is possible. */
+  readonly channelBinding: Buffer | undefined;
+}
 
 export interface TlsOptions {
   readonly cert: string | Buffer;

@@ -1,6 +1,8 @@
 /**
- * Cloudberry's 'e' protocol end to end over TCP: one PgServer, one engine, two listeners — plain
- * PostgreSQL on one, the Cloudberry executor dialect on the other. A dispatcher client (with the
+ * Cloudberry's 'e' protocol end to end over TCP, on a fake engine whose reports are fixed (OIDs
+ * above 2^31, several blocks in one message; pglite-executor.test.ts runs the real one): one
+ * PgServer, one engine, two listeners — plain PostgreSQL on one, the Cloudberry executor dialect on
+ * the other. A dispatcher client (with the
  * extension) consumes the relation OIDs each command reports; ordinary clients on either listener
  * never see an 'e' (node-postgres's parser would fail on the unknown message type).
  */
@@ -9,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cloudberryExtendProtocol, ExtendProtocolSubtag } from '../../generated/extensions/cloudberry-extend-protocol/index.js';
 import { PgClientConnection } from '../../runtime/client/index.js';
 import { withModifiedRelationsReport } from '../../runtime/extend-protocol/executor.js';
-import { postgresProtocol } from '../../runtime/server/postgres-protocol.js';
-import { PgServer } from '../../runtime/server/server.js';
+import type { PgServer } from '../../runtime/server/server.js';
 import { describeWithClient, runPsql } from '../support/clients.js';
+import { startExecutorServer } from './support/executor-server.js';
 import { FixedRelationsEngine, fixedTracker, PARTITION_A, PARTITION_B, TABLE_C } from './support/fixed-relations-engine.js';
 
 let server: PgServer;
@@ -20,20 +22,7 @@ let executorPort: number;
 
 beforeAll(async () => {
   const engine = withModifiedRelationsReport(new FixedRelationsEngine(), { tracker: fixedTracker });
-  server = new PgServer({
-    engine,
-    protocols: [
-      postgresProtocol(),
-      postgresProtocol({ name: 'cloudberry-executor', extensions: [cloudberryExtendProtocol] }),
-    ],
-    listeners: [
-      { protocol: 'postgresql', host: '127.0.0.1', port: 0 },
-      { protocol: 'cloudberry-executor', host: '127.0.0.1', port: 0 },
-    ],
-  });
-  const [plain, executor] = await server.listen();
-  plainPort = plain!.port!;
-  executorPort = executor!.port!;
+  ({ server, plainPort, executorPort } = await startExecutorServer(engine));
 });
 
 afterAll(async () => {

@@ -26,7 +26,7 @@ describe('out of turn during authentication', () => {
     c.send({ type: 'Sync' });
     const got = await c.drainToClose();
     expect(shape(got)).toEqual(['ErrorResponse', 'Closed']);
-    expect(errorOf(got)).toMatchObject({ severity: 'FATAL', code: '08P01', message: 'invalid frontend message type 83' });
+    expect(errorOf(got)).toMatchObject({ severity: 'FATAL', code: '08P01', message: 'expected password response, got message type 83' });
   });
 
   // Found: a header claiming a large body before login was waited for (up to 1 GB buffered
@@ -41,7 +41,7 @@ describe('out of turn during authentication', () => {
     c.write(header);
     const got = await c.drainToClose(2000);
     expect(shape(got)).toEqual(['ErrorResponse', 'Closed']);
-    expect(errorOf(got)).toMatchObject({ severity: 'FATAL', code: '08P01', message: `invalid frontend message type ${type.charCodeAt(0)}` });
+    expect(errorOf(got)).toMatchObject({ severity: 'FATAL', code: '08P01', message: `expected SASL response, got message type ${type.charCodeAt(0)}` });
   });
 
   it('the expected response still works when it arrives a byte at a time', async () => {

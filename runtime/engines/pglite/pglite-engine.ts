@@ -8,7 +8,7 @@
  * per session (session-settings); notifications are routed to the sessions that listen
  * (Listeners); and a session that ends leaves nothing behind.
  */
-import { EngineError, type Engine, type EngineSession, type SessionEvents, type SessionStart } from '../../engine.js';
+import { EngineError, type Engine, type SessionEvents, type SessionStart } from '../../engine.js';
 import type { BackendMessage, FrontendMessage } from '../../../generated/index.js';
 import { BackendDecoder, encodeMessages } from './codec.js';
 import { Listeners, quoteIdent } from './notifications.js';
@@ -55,7 +55,7 @@ export class PgliteEngine implements Engine {
     return engine;
   }
 
-  async openSession(start: SessionStart, events: SessionEvents): Promise<EngineSession> {
+  async openSession(start: SessionStart, events: SessionEvents): Promise<PgliteSession> {
     if (this.closed) throw new EngineError('57P03', 'the database system is shutting down');
     if (this.thread.crashed !== undefined) throw new EngineError('57P02', `PGlite has stopped: ${this.thread.crashed}`);
     const session = new PgliteSession(this, this.nextSessionId++, start, events);
@@ -161,7 +161,8 @@ async function rows(thread: PgliteThread, sql: string): Promise<(string | null)[
   return rowsOf(out);
 }
 
-function rowsOf(out: readonly BackendMessage[]): (string | null)[][] {
+/** The text rows of an internal query's output; throws the EngineError of its ErrorResponse, if any. */
+export function rowsOf(out: readonly BackendMessage[]): (string | null)[][] {
   const failed = out.find((m) => m.type === 'ErrorResponse');
   if (failed) throw errorOf(failed);
   return out.flatMap((m) => (m.type === 'DataRow' ? [m.values.texts()] : []));

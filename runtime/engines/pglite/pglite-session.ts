@@ -6,15 +6,27 @@
  * session runs inside its Sync batch, its Flush-ended pipeline or its transaction block. Its
  * messages go to PostgreSQL unchanged except for statement names; PostgreSQL's answers come back
  * unchanged except for those names in error texts, the CloseCompletes of the engine's own Closes,
- * and notifications, which are routed to the sessions that listen.
+ * notifications, which are routed to the sessions that listen, and reports of a parameter whose
+ * value did not change. A malformed message goes to PostgreSQL as the client framed it; between
+ * two of the client's runs, a wrapper may run side queries in the session's own state.
  */
-import { EngineError, type BackendSink, type EngineSession, type SessionEvents, type SessionStart } from '../../engine.js';
-import { MESSAGES, type BackendMessage, type ErrorResponseField, type FrontendMessage, type NotificationResponse } from '../../../generated/index.js';
+import { EngineError, type BackendSink, type EngineSession, type MalformedMessage, type SessionEvents, type SessionStart } from '../../engine.js';
+import {
+  MESSAGES,
+  type BackendMessage,
+  type ErrorResponse,
+  type ErrorResponseField,
+  type FrontendMessage,
+  type NotificationResponse,
+  type ParameterStatus,
+} from '../../../generated/index.js';
 import { BackendDecoder, encodeMessages } from './codec.js';
+import { withStatementName } from './malformed-frame.js';
 import { changesListening, listenedChannels, quoteIdent } from './notifications.js';
-import { errorOf, type PgliteEngine } from './pglite-engine.js';
+import { errorOf, rowsOf, type PgliteEngine } from './pglite-engine.js';
 import type { CallEnd } from './pglite-thread.js';
 import { applySettingsMessages, captureSettingsSql, changesSettings, mayChangeSettings, quoteLiteral, startupSettings, type Settings } from './session-settings.js';
+import { sideQueryMessages, type SideQueryOptions, type SideQueryRows } from './side-query.js';
 import { StatementNames } from './statement-names.js';
 
 /** A portal name no client can have created: an Execute of it fails, which aborts an unfinished extended batch. */
@@ -36,6 +48,16 @@ export class PgliteSession implements EngineSession {
   private atSync = true;
   /** An error in the open extended batch: PostgreSQL skips messages until Sync. */
   private skipping = false;
+  /** The status of the last ReadyForQuery PostgreSQL sent this session. */
+  private status: 'I' | 'T' | 'E' = 'I';
+  /** The transaction block failed: every statement but ROLLBACK fails until it ends. */
+  private failedBlock = false;
+  /** A side query asked to keep the backend past the end of the transaction (see sideQuery). */
+  private keepsBackend = false;
+  /** A side query failed where the client's own statement would then fail: told to the client with its next output. */
+  private sideError: ErrorResponse | undefined;
+  /** The value of every parameter as last reported to the client, to leave out reports of an unchanged value. */
+  private readonly reported = new Map<string, string>();
   private closing: Promise<void> | undefined;
   private lostWith: EngineError | undefined;
   private inFlight: Promise<void> = Promise.resolve();
@@ -80,6 +102,7 @@ export class PgliteSession implements EngineSession {
         await this.engine.switchSettings(this.settings);
       }
       this.parameterStatus = await this.engine.reportedParameters();
+      for (const [name, value] of this.parameterStatus) this.reported.set(name, value);
     } finally {
       this.engine.lock.release(this);
     }
@@ -97,9 +120,39 @@ export class PgliteSession implements EngineSession {
   }
 
   execute(messages: readonly FrontendMessage[], out: BackendSink): Promise<void> {
-    const run = this.inFlight.then(() => this.executeNow(messages, out));
-    this.inFlight = run.catch(() => undefined);
-    return run;
+    return this.queued(() =>
+      this.call(out, (batch) => encodeMessages(this.copyIn ? this.copyInput(messages, batch) : this.prepare(messages, batch))),
+    );
+  }
+
+  /**
+   * Hands the client's frame to PostgreSQL as it came, so that PostgreSQL answers it exactly as it
+   * would (08P01 or 22021, the transaction block failed, skip to Sync after an extended-query
+   * message, ReadyForQuery after a Query), under the same rules for holding the backend as any run.
+   * Only a Bind's statement name is mapped, because PostgreSQL looks the statement up before it
+   * reads the rest of the body.
+   */
+  malformed(message: MalformedMessage, out: BackendSink): Promise<void> {
+    return this.queued(() =>
+      this.call(out, () => (message.type === 'Bind' ? withStatementName(message.frame, (name) => this.names.reference(name)) : message.frame)),
+    );
+  }
+
+  /**
+   * Runs a read-only query in this session's backend state between two of its client's runs,
+   * without the client seeing anything of it: for wrappers that measure what the client's
+   * statements did (the Cloudberry executor, runtime/extend-protocol). See side-query.ts for how
+   * it leaves the client's statements, portals, transaction and pipeline alone.
+   *
+   * Resolves with the rows, or undefined when the query cannot run unnoticed: the transaction
+   * block failed or the batch skips to Sync (the query would fail, and in a batch its error would
+   * hide the client's next messages), COPY is in progress, the session is closed.
+   *
+   * With `keepBackend`, the session keeps the backend even where its transaction ends, until a
+   * side query without it: nothing of another session runs between two measurements.
+   */
+  sideQuery(sql: string, options: SideQueryOptions): Promise<SideQueryRows | undefined> {
+    return this.queued(() => this.sideQueryNow(sql, options.keepBackend));
   }
 
   cancel(): void {
@@ -121,24 +174,32 @@ export class PgliteSession implements EngineSession {
 
   // ---- running client messages ---------------------------------------------------------------------
 
-  private async executeNow(messages: readonly FrontendMessage[], out: BackendSink): Promise<void> {
+  /** Runs one piece of work after the ones before it (client runs, side queries, the close). */
+  private queued<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.inFlight.then(work);
+    this.inFlight = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** One call in PGlite for the client: takes the backend, sends `input(batch)`, passes the output through `batch`. */
+  private async call(out: BackendSink, input: (batch: OutputFilter) => Uint8Array): Promise<void> {
     if (this.lostWith) throw this.lostWith;
     if (this.closing) throw new EngineError('08006', 'the session is closed');
     const wasHolding = this.engine.lock.holder === this;
-    this.starting = true;
-    try {
-      await this.take();
-    } finally {
-      this.starting = false;
-    }
+    await this.takeForStatement();
+    if (this.sideError) out.send(this.sideError);
+    this.sideError = undefined;
     const batch = new OutputFilter(this, out);
     let end: CallEnd;
     try {
       if (this.copyIn) {
         this.running = true;
-        end = await this.engine.thread.feed(encodeMessages(this.copyInput(messages, batch)), (b, more) => batch.push(b, more));
+        end = await this.engine.thread.feed(input(batch), (b, more) => batch.push(b, more));
       } else {
-        const toSend = this.prepare(messages, batch);
+        const toSend = input(batch);
         if (toSend.length === 0) {
           if (!wasHolding) this.engine.lock.release(this);
           return;
@@ -146,7 +207,7 @@ export class PgliteSession implements EngineSession {
         const cancel = this.cancelPending;
         this.cancelPending = false;
         this.running = true;
-        end = await this.engine.thread.run(encodeMessages(toSend), (b, more) => batch.push(b, more), cancel);
+        end = await this.engine.thread.run(toSend, (b, more) => batch.push(b, more), cancel);
       }
     } catch (e) {
       throw this.lostWith ?? new EngineError('57P02', `PGlite has stopped: ${(e as Error).message}`, { cause: e });
@@ -167,7 +228,29 @@ export class PgliteSession implements EngineSession {
       if (holdEnds) await this.endHold();
     } finally {
       batch.finish(true);
-      if (holdEnds) this.engine.lock.release(this);
+      if (holdEnds && !this.keepsBackend) this.engine.lock.release(this);
+    }
+  }
+
+  private async sideQueryNow(sql: string, keepBackend: boolean): Promise<SideQueryRows | undefined> {
+    if (this.lostWith || this.closing) return undefined;
+    await this.takeForStatement();
+    this.keepsBackend = keepBackend;
+    try {
+      if (this.copyIn || this.skipping || this.failedBlock || this.sideError) return undefined;
+      const out = await this.engine.internal(sideQueryMessages(sql, this.atSync));
+      const error = out.find((m): m is ErrorResponse => m.type === 'ErrorResponse');
+      if (!error) return rowsOf(out);
+      // Only a statement_timeout shorter than the query should get here. Where the failure
+      // changed what the client's next statement meets, the client hears of it with that statement.
+      if (this.atSync) {
+        const ready = out[out.length - 1];
+        if (ready?.type === 'ReadyForQuery') this.observe(ready);
+      } else this.skipping = true;
+      if (this.skipping || this.failedBlock) this.sideError = error;
+      return undefined;
+    } finally {
+      if (!keepBackend && this.atSync && this.status === 'I' && !this.copyIn) this.engine.lock.release(this);
     }
   }
 
@@ -275,6 +358,10 @@ export class PgliteSession implements EngineSession {
 
   /** Called by the output filter for each message PostgreSQL sent this session. */
   observe(m: BackendMessage): void {
+    if (m.type === 'ReadyForQuery') {
+      this.status = m.status === 'T' ? 'T' : m.status === 'E' ? 'E' : 'I';
+      this.failedBlock = m.status === 'E';
+    } else if (m.type === 'CommandComplete' && m.tag === 'ROLLBACK') this.failedBlock = false;
     if (changesSettings(m)) this.settingsMayChange = true;
     if (changesListening(m)) this.listeningMayChange = true;
     if (m.type === 'CommandComplete' && (m.tag === 'DEALLOCATE ALL' || m.tag === 'DISCARD ALL')) this.droppedAllStatements = true;
@@ -282,6 +369,17 @@ export class PgliteSession implements EngineSession {
 
   unmap(text: string): string {
     return this.names.unmap(text);
+  }
+
+  /**
+   * Whether a ParameterStatus tells the client something new. PostgreSQL reports a parameter only
+   * when its value differs from the one it last reported; PGlite reports a SET to the same value
+   * again, so the session compares with what its own client was last told.
+   */
+  reportsNew(m: ParameterStatus): boolean {
+    if (this.reported.get(m.name) === m.value) return false;
+    this.reported.set(m.name, m.value);
+    return true;
   }
 
   /** Delivers a notification this session's command committed to every session listening on its channel. */
@@ -312,6 +410,16 @@ export class PgliteSession implements EngineSession {
     } catch (e) {
       lock.release(this);
       throw e instanceof EngineError ? e : new EngineError('XX000', (e as Error).message);
+    }
+  }
+
+  /** take(), for a client's statement about to run: a CancelRequest meanwhile cancels it once it starts. */
+  private async takeForStatement(): Promise<void> {
+    this.starting = true;
+    try {
+      await this.take();
+    } finally {
+      this.starting = false;
     }
   }
 
@@ -401,7 +509,7 @@ function supportedEncoding(name: string): boolean {
 /** The messages PostgreSQL accepts in copy-in; anything else there ends the backend with FATAL, so it fails the COPY instead. */
 const COPY_INPUT = new Set(['CopyData', 'CopyDone', 'CopyFail', 'Flush', 'Sync']);
 
-/** The runtime's CopyFail for a message the copy-in state does not accept (see runtime/server/connection.ts). */
+/** The runtime's CopyFail for a message the copy-in state does not accept (see runtime/server/postgres-commands.ts). */
 const VIOLATION = /^unexpected message type 0x[0-9A-F]{2} during COPY from stdin$/;
 
 function violationMessage(m: FrontendMessage): string {
@@ -484,6 +592,7 @@ class OutputFilter {
       this.unsupportedEncoding = m.value;
       return;
     }
+    if (m.type === 'ParameterStatus' && !this.session.reportsNew(m)) return;
     this.endsWithReadyForQuery = m.type === 'ReadyForQuery';
     if (m.type === 'ErrorResponse') this.errorAfterReadyForQuery = true;
     else if (m.type === 'ReadyForQuery') this.errorAfterReadyForQuery = false;

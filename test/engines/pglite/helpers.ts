@@ -1,8 +1,9 @@
 /** Drives the PGlite engine directly, without sockets: sessions, message shorthands, compact output. */
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import type { BackendMessage, FrontendMessage } from '../../../generated/index.js';
 import { ValueList } from '../../../runtime/wire/index.js';
 import type { EngineSession } from '../../../runtime/engine.js';
-import type { PgliteEngine } from '../../../runtime/engines/pglite/index.js';
+import { PgliteEngine, type PgliteSession } from '../../../runtime/engines/pglite/index.js';
 
 let nextPid = 1000;
 const opened = new Set<EngineSession>();
@@ -13,8 +14,21 @@ export async function closeAll(): Promise<void> {
   opened.clear();
 }
 
+/** One engine for a test file: started before its tests, every session closed after each test, closed at the end. */
+export function engineForFile(): () => PgliteEngine {
+  let engine: PgliteEngine | undefined;
+  beforeAll(async () => {
+    engine = await PgliteEngine.create();
+  });
+  afterEach(closeAll);
+  afterAll(async () => {
+    await engine?.close();
+  });
+  return () => engine!;
+}
+
 export interface TestSession {
-  readonly session: EngineSession;
+  readonly session: PgliteSession;
   readonly processId: number;
   /** Asynchronous messages the engine delivered (notifications). */
   readonly async: BackendMessage[];

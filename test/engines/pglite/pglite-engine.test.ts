@@ -103,3 +103,13 @@ test('a data directory keeps its data across engines', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 }, 180_000);
+
+test('a parameter is reported only when its value changes for this client, as PostgreSQL 14+ does', async () => {
+  const a = await openSession(engine, { application_name: 'same' });
+  const b = await openSession(engine);
+  expect(await a.run(q("set application_name = 'same'"))).toBe('C(SET) Z(I)');
+  expect(await a.run(q("set application_name = 'other'"))).toBe('C(SET) S(application_name=other) Z(I)');
+  expect(await b.run(q("set application_name = 'other'"))).toBe('C(SET) S(application_name=other) Z(I)');
+  expect(await a.run(q("select set_config('application_name', 'other', false)"))).toBe('T D[other] C(SELECT 1) Z(I)');
+  expect(await a.run(q("set application_name = 'same'"))).toBe('C(SET) S(application_name=same) Z(I)');
+});
