@@ -1,15 +1,16 @@
 /**
- * Which frontend messages sent upstream still owe an answer, and whether the upstream will send
- * it without more input: the proxy waits for exactly those answers after forwarding a run, so a
- * pipelining client (Flush without Sync, many Syncs in flight) gets every answer as soon as
- * PostgreSQL sends it and never waits on one PostgreSQL is holding back.
+ * Which frontend messages sent upstream still owe an answer: the proxy relays the upstream's
+ * answers to a run of client messages until none is owed, so a pipelining client (Flush without
+ * Sync, many Syncs in flight) gets every answer of its run, and the runtime sends them on at the
+ * flush points PostgreSQL has. A COPY FROM in progress owes nothing until the client's data ends.
  */
-import type { BackendMessage, FrontendMessage } from '../../../generated/index.js';
+import type { BackendMessage } from '../../../generated/index.js';
 
 /** What a frontend message is answered with. */
 type Owed =
-  /** ParseComplete, BindComplete, CloseComplete, or RowDescription/NoData ending a Describe. */
+  /** ParseComplete, BindComplete or CloseComplete. */
   | 'complete'
+  /** RowDescription or NoData, ending a Describe (after a ParameterDescription for a statement). */
   | 'describe'
   /** CommandComplete, EmptyQueryResponse or PortalSuspended (rows and COPY before it). */
   | 'execute'
@@ -18,13 +19,7 @@ type Owed =
   /** ReadyForQuery after a Query or FunctionCall (which a failed batch skips). */
   | 'query';
 
-interface Entry {
-  readonly owed: Owed;
-  /** The upstream answers it without waiting for more input (a Flush or Sync came after it). */
-  flushed: boolean;
-}
-
-const OWED: Partial<Record<FrontendMessage['type'], Owed>> = {
+const OWED: Readonly<Record<string, Owed | undefined>> = {
   Parse: 'complete',
   Bind: 'complete',
   Close: 'complete',
@@ -36,18 +31,15 @@ const OWED: Partial<Record<FrontendMessage['type'], Owed>> = {
 };
 
 export class PendingAnswers {
-  private entries: Entry[] = [];
+  private entries: Owed[] = [];
   /** The upstream waits for COPY data from the client. */
   copyIn = false;
 
-  /** Records a frontend message forwarded upstream. */
-  sent(m: FrontendMessage): void {
-    const owed = OWED[m.type];
-    if (owed !== undefined) this.entries.push({ owed, flushed: false });
-    if (m.type === 'CopyDone' || m.type === 'CopyFail') this.copyIn = false;
-    if (owed === 'sync' || owed === 'query' || m.type === 'Flush' || m.type === 'CopyDone' || m.type === 'CopyFail') {
-      for (const e of this.entries) e.flushed = true;
-    }
+  /** Records a frontend message, by name, sent upstream. */
+  sent(type: string): void {
+    const owed = OWED[type];
+    if (owed !== undefined) this.entries.push(owed);
+    else if (type === 'CopyDone' || type === 'CopyFail') this.copyIn = false;
   }
 
   /** Records a backend message received from upstream. */
@@ -58,30 +50,33 @@ export class PendingAnswers {
       case 'BindComplete':
       case 'CloseComplete':
       case 'NoData':
-        if (head?.owed === 'complete' || head?.owed === 'describe') this.entries.shift();
+        if (head === 'complete' || head === 'describe') this.entries.shift();
         return;
       case 'RowDescription':
-        if (head?.owed === 'describe') this.entries.shift();
+        if (head === 'describe') this.entries.shift();
         return;
       case 'CommandComplete':
       case 'EmptyQueryResponse':
       case 'PortalSuspended':
-        if (head?.owed === 'execute') this.entries.shift();
+        if (head === 'execute') this.entries.shift();
         return;
       case 'CopyInResponse':
       case 'CopyBothResponse':
         this.copyIn = true;
+        // The COPY reads every message sent after the one that started it (a Sync or Flush
+        // pipelined behind the Execute is ignored there): nothing after the head is owed.
+        this.entries.length = Math.min(this.entries.length, 1);
         return;
       case 'ErrorResponse':
         this.copyIn = false;
         // In an extended batch PostgreSQL skips everything up to the next Sync, Query included.
-        if (head !== undefined && head.owed !== 'sync' && head.owed !== 'query') {
-          const sync = this.entries.findIndex((e) => e.owed === 'sync');
+        if (head !== undefined && head !== 'sync' && head !== 'query') {
+          const sync = this.entries.indexOf('sync');
           this.entries = sync < 0 ? [] : this.entries.slice(sync);
         }
         return;
       case 'ReadyForQuery': {
-        const at = this.entries.findIndex((e) => e.owed === 'sync' || e.owed === 'query');
+        const at = this.entries.findIndex((e) => e === 'sync' || e === 'query');
         this.entries = at < 0 ? [] : this.entries.slice(at + 1);
         this.copyIn = false;
         return;
@@ -91,9 +86,9 @@ export class PendingAnswers {
     }
   }
 
-  /** The upstream owes an answer it will send without more client input. */
+  /** The upstream owes an answer it sends without more client data (once it is flushed). */
   get awaiting(): boolean {
-    return !this.copyIn && this.entries[0]?.flushed === true;
+    return this.entries.length > 0 && !this.copyIn;
   }
 
   /** Nothing is owed: whatever the upstream sends now is asynchronous (NOTIFY, a notice, a FATAL). */

@@ -30,6 +30,8 @@ export class ProxyEngine implements Engine {
   readonly name = 'proxy';
   readonly target: UpstreamTarget;
   private readonly sessions = new Set<ProxySession>();
+  /** The process id the runtime gave each live session, by its upstream backend's process id. */
+  private readonly clientPids = new Map<number, number>();
 
   constructor(private readonly options: ProxyEngineOptions) {
     this.target = parseUpstreamUrl(options.upstream);
@@ -50,9 +52,19 @@ export class ProxyEngine implements Engine {
       tlsOptions: { rejectUnauthorized: tlsOptions.ca !== undefined, ...tlsOptions },
       connectTimeoutMs: this.options.connectTimeoutMs ?? 30_000,
     });
-    const session = new ProxySession(upstream, events, (r) => this.reportViolation(r));
+    const upstreamPid = upstream.processId;
+    this.clientPids.set(upstreamPid, start.processId);
+    const session = new ProxySession(upstream, {
+      events,
+      report: (r) => this.reportViolation(r),
+      // A NOTIFY names the backend that sent it: the client knows ours by the runtime's process id.
+      clientProcessId: (pid) => this.clientPids.get(pid),
+    });
     this.sessions.add(session);
-    void session.pumped.finally(() => this.sessions.delete(session));
+    void session.ended.then(() => {
+      this.sessions.delete(session);
+      this.clientPids.delete(upstreamPid);
+    });
     return session;
   }
 

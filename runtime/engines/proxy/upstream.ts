@@ -1,20 +1,22 @@
 /**
  * The proxy's connection to the upstream server: it logs in with the configured credentials
  * (TLS and every authentication method the client code knows, SCRAM included), then hands out
- * backend messages one at a time as the session pulls them. Input is read only as fast as it is
- * pulled: beyond a high-water mark of undecoded bytes the socket is paused, so a fast upstream
- * cannot outrun a slow client through the proxy's memory.
+ * backend messages as the session takes them: `onInput` says when bytes arrived, and `take()`
+ * decodes what is there without waiting, so a whole answer is relayed in the turn its bytes
+ * came in. Input is read only as fast as it is taken: beyond a high-water mark of undecoded
+ * bytes the socket is paused, so a fast upstream cannot outrun a slow client through the
+ * proxy's memory.
  *
  * Every message either way is checked against its own state machine (the upstream server's
  * side); a message it does not allow is an `UpstreamViolation`.
  */
 import { once } from 'node:events';
-import type { Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
-import { MESSAGES, PROTOCOL_3_0, PROTOCOL_VERSIONS, type BackendMessage, type FrontendMessage } from '../../../generated/index.js';
+import { MESSAGES, PROTOCOL_3_0, PROTOCOL_VERSIONS, encodeBackend, encodeFrontend, type BackendMessage, type FrontendMessage } from '../../../generated/index.js';
 import { AuthError, CertificateError, tlsServerEndPointHash } from '../../auth/index.js';
 import { ClientAuthenticator } from '../../client/authenticate.js';
-import { openSocket, sendCancelRequest } from '../../client/cancel.js';
+import { sendCancelRequest } from '../../client/cancel.js';
 import type { TlsMode } from '../../client/options.js';
 import { readErrorFields, type ErrorInfo } from '../../protocol/error-fields.js';
 import { BASE_CODECS } from '../../protocol/extension.js';
@@ -24,6 +26,8 @@ import { EngineError } from '../../engine.js';
 
 /** Undecoded upstream bytes beyond which the socket is paused until the session pulls more. */
 const INPUT_HIGH_WATER = 1024 * 1024;
+/** The most one read of the plain socket takes, into the connection's own buffer. */
+const READ_SIZE = 64 * 1024;
 
 export interface UpstreamLogin {
   readonly host: string;
@@ -64,11 +68,13 @@ export class UpstreamConnection {
   processId = 0;
   secretKey: Uint8Array = new Uint8Array(0);
   protocolVersion: number;
+  /** Called, synchronously, when bytes arrived or the connection ended: `take()` has more to give. */
+  onInput: (() => void) | undefined;
   private socket: Socket;
   private readonly decoder = new StreamDecoder(BASE_CODECS.backendTable, { framing: 'typed' });
   private readonly w = new Writer(64 * 1024);
   private wake: (() => void) | undefined;
-  private ended = false;
+  private closedByPeer = false;
   private encrypted = false;
 
   private constructor(
@@ -77,18 +83,30 @@ export class UpstreamConnection {
   ) {
     this.socket = socket;
     this.protocolVersion = login.protocolVersion;
+    this.decoder.context = { protocolVersion: login.protocolVersion };
     this.attach(socket);
   }
 
   /** Connects, negotiates TLS, logs in and reads up to the first ReadyForQuery. */
   static async connect(login: UpstreamLogin): Promise<UpstreamConnection> {
-    let socket: Socket;
+    // Plain reads go into one buffer of the connection's (no allocation, no stream machinery per
+    // read); what is left undecoded after a read is copied out before the next one (see `input`).
+    // A TLS socket over it reads its own way.
+    const readBuffer = Buffer.allocUnsafe(READ_SIZE);
+    let conn: UpstreamConnection | undefined;
+    const socket = netConnect({
+      host: login.host,
+      port: login.port,
+      noDelay: true,
+      onread: { buffer: readBuffer, callback: (n: number) => conn?.input(readBuffer.subarray(0, n), true) !== false },
+    });
     try {
-      socket = await openSocket(login.host, login.port, login.connectTimeoutMs);
+      await connected(socket, login.connectTimeoutMs);
     } catch (err) {
-      throw new EngineError('08001', `proxy: cannot reach the upstream server: ${(err as Error).message}`, { cause: err });
+      socket.destroy();
+      throw new EngineError('08001', `proxy: cannot reach the upstream server at ${login.host}:${login.port}: ${(err as Error).message}`, { cause: err });
     }
-    const conn = new UpstreamConnection(socket, login);
+    conn = new UpstreamConnection(socket, login);
     const timer = setTimeout(() => conn.destroy(), login.connectTimeoutMs);
     try {
       await conn.startup();
@@ -102,21 +120,33 @@ export class UpstreamConnection {
     return conn;
   }
 
-  /** The upstream's socket has closed. */
-  get closed(): boolean {
-    return this.ended && this.decoder.buffered === 0;
+  /** The socket has ended: what `take()` cannot decode now will never be complete. */
+  get ended(): boolean {
+    return this.closedByPeer;
   }
 
   // ---- transport ----------------------------------------------------------------------------------
 
-  private readonly onData = (chunk: Buffer): void => {
+  /**
+   * Takes bytes read from the socket; false pauses it (too much is undecoded). A `reused` chunk is
+   * a view of the read buffer: whatever the session did not take from it now is copied out.
+   */
+  private input(chunk: Uint8Array, reused: boolean): boolean {
     this.decoder.push(chunk);
-    if (this.decoder.buffered > INPUT_HIGH_WATER) this.socket.pause();
     this.wakeUp();
+    if (reused && this.decoder.buffered > 0) this.decoder.push(Buffer.from(this.decoder.drain()));
+    if (this.decoder.buffered <= INPUT_HIGH_WATER) return true;
+    this.socket.pause();
+    return false;
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.input(chunk, false);
   };
 
   private readonly onEnd = (): void => {
-    this.ended = true;
+    if (this.closedByPeer) return;
+    this.closedByPeer = true;
     this.wakeUp();
   };
 
@@ -137,61 +167,114 @@ export class UpstreamConnection {
 
   private wakeUp(): void {
     const w = this.wake;
-    this.wake = undefined;
-    w?.();
+    if (w !== undefined) {
+      this.wake = undefined;
+      w();
+    }
+    this.onInput?.();
   }
 
   /**
-   * The next backend message, after checking it against the state machine; undefined once the
-   * upstream has closed and everything it sent was read. Throws UpstreamViolation.
+   * The next backend message already received, after checking it against the state machine;
+   * undefined when more bytes are needed (see `ended`). Throws UpstreamViolation.
    */
-  async next(): Promise<BackendMessage | undefined> {
-    for (;;) {
-      const m = this.decodeBuffered();
-      if (m !== undefined) {
-        const state = this.fsm.state;
-        try {
-          this.fsm.sent(m.type);
-        } catch (err) {
-          if (err instanceof StateViolation) throw new UpstreamViolation(m.type, state, 'upstream', err.message);
-          throw err;
-        }
-        return m;
-      }
-      if (this.ended) return undefined;
-      if (this.socket.isPaused()) this.socket.resume();
-      await new Promise<void>((resolve) => (this.wake = resolve));
-    }
-  }
-
-  private decodeBuffered(): BackendMessage | undefined {
-    this.decoder.context = { protocolVersion: this.protocolVersion };
+  take(): BackendMessage | undefined {
+    let m: BackendMessage | undefined;
     try {
-      return this.decoder.next();
+      m = this.decoder.next();
     } catch (err) {
       if (err instanceof ProtocolDecodeError) throw new UpstreamViolation(err.messageName, this.fsm.state, 'upstream', err.message);
       throw err;
     }
+    if (m === undefined) {
+      if (this.socket.isPaused() && !this.closedByPeer) this.socket.resume();
+      return undefined;
+    }
+    const state = this.fsm.state;
+    try {
+      this.fsm.sent(m.type);
+    } catch (err) {
+      if (err instanceof StateViolation) throw new UpstreamViolation(m.type, state, 'upstream', err.message);
+      throw err;
+    }
+    return m;
   }
 
-  /** Encodes frontend messages for the upstream after checking them against its state machine; `flush()` writes them. */
+  /**
+   * A copy of a message `take()` gave that stays valid after the next read (a message may view
+   * the read buffer): for one the session keeps for later.
+   */
+  retain(m: BackendMessage): BackendMessage {
+    const w = new Writer(256);
+    encodeBackend(w, m);
+    const copy = new StreamDecoder(BASE_CODECS.backendTable, { context: this.decoder.context });
+    copy.push(w.take());
+    return copy.next()!;
+  }
+
+  /** The next backend message, waiting for it (login); undefined once the upstream has closed. */
+  async next(): Promise<BackendMessage | undefined> {
+    for (;;) {
+      const m = this.take();
+      if (m !== undefined) return m;
+      if (this.closedByPeer) return undefined;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+  }
+
+  /** Encodes a frontend message for the upstream after checking it against its state machine; `send()` writes it. */
   queue(m: FrontendMessage): void {
-    const state = this.fsm.state;
-    const v = this.fsm.received(m.type, { byte: MESSAGES[m.type]?.typeByte?.charCodeAt(0) });
-    if (v.action === 'reject') throw new UpstreamViolation(m.type, state, 'client', v.message);
-    if (v.action === 'ignore') return;
-    BASE_CODECS.encodeFrontend(this.w, m);
+    if (this.admit(m.type)) encodeFrontend(this.w, m);
     if (m.type === 'SSLRequest') this.decoder.expectReply = 'SSLRequest';
   }
 
-  /** Writes what was queued; resolves once the socket has room for more (backpressure on COPY FROM). */
-  async flush(): Promise<void> {
-    if (this.w.length === 0) return;
-    const bytes = this.w.take();
-    if (this.socket.destroyed || !this.socket.writable) return;
-    if (!this.socket.write(bytes)) {
-      await Promise.race([once(this.socket, 'drain'), once(this.socket, 'close')]).catch(() => undefined);
+  /**
+   * Queues a message as the client sent it, byte for byte (one that could not be decoded, so
+   * cannot be encoded again), after the same check. With `refused`, the state machine is known
+   * to refuse it and it is sent anyway, for the upstream to answer as it does such a message.
+   */
+  queueFrame(type: FrontendMessage['type'], frame: Uint8Array, refused = false): void {
+    if (refused) {
+      this.fsm.received(type, { byte: frame[0] });
+      this.w.bytes(frame);
+    } else if (this.admit(type)) this.w.bytes(frame);
+  }
+
+  /** Moves the state machine for a frontend message; false when the upstream would ignore it. */
+  private admit(type: FrontendMessage['type']): boolean {
+    const fsm = this.fsm;
+    // The common case costs one lookup; only a refusal needs the type byte, for its text.
+    if (fsm.info.recv[type]?.action === 'accept') {
+      fsm.received(type);
+      return true;
     }
+    const state = fsm.state;
+    const v = fsm.received(type, { byte: MESSAGES[type]?.typeByte?.charCodeAt(0) });
+    if (v.action === 'reject') throw new UpstreamViolation(type, state, 'client', v.message);
+    return v.action === 'accept';
+  }
+
+  /** Writes what was queued; false when the socket is full (`drained()` says when it has room). */
+  send(): boolean {
+    if (this.w.length === 0) return true;
+    const bytes = this.w.take();
+    if (this.socket.destroyed || !this.socket.writable) return true;
+    return this.socket.write(bytes);
+  }
+
+  /** Resolves once the socket has room again, or has closed. */
+  drained(): Promise<void> {
+    const socket = this.socket;
+    if (!socket.writableNeedDrain || socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        socket.off('drain', done);
+        socket.off('close', done);
+        resolve();
+      };
+      socket.on('drain', done);
+      socket.on('close', done);
+    });
   }
 
   /** Asks the upstream, on a new connection, to cancel what this session runs there. */
@@ -208,16 +291,16 @@ export class UpstreamConnection {
 
   /** Sends Terminate (when the session is still usable) and closes the socket. */
   async close(): Promise<void> {
-    if (!this.ended && !this.fsm.closed && this.fsm.frontendSpeaks) {
+    if (!this.closedByPeer && !this.fsm.closed && this.fsm.frontendSpeaks) {
       try {
         this.queue({ type: 'Terminate' });
         // An upstream that stopped reading must not hold the close.
-        await Promise.race([this.flush(), new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
+        if (!this.send()) await Promise.race([this.drained(), new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]);
       } catch {
         // Closing anyway.
       }
     }
-    const closed = this.ended ? Promise.resolve() : once(this.socket, 'close').then(() => undefined, () => undefined);
+    const closed = this.closedByPeer ? Promise.resolve() : once(this.socket, 'close').then(() => undefined, () => undefined);
     this.socket.end();
     const timer = setTimeout(() => this.socket.destroy(), 2000);
     await closed;
@@ -227,8 +310,7 @@ export class UpstreamConnection {
   /** Drops the connection at once. */
   destroy(): void {
     this.socket.destroy();
-    this.ended = true;
-    this.wakeUp();
+    this.onEnd();
   }
 
   // ---- login --------------------------------------------------------------------------------------
@@ -237,7 +319,7 @@ export class UpstreamConnection {
     const login = this.login;
     if (login.tls !== 'disable') {
       this.queue({ type: 'SSLRequest' });
-      await this.flush();
+      this.send();
       const reply = await this.expect();
       if (reply.type === 'SSLAccepted') await this.startTls();
       else if (reply.type === 'SSLRejected') {
@@ -250,7 +332,7 @@ export class UpstreamConnection {
       ...Object.entries(login.parameters).map(([name, value]) => ({ name, value })),
     ];
     this.queue({ type: 'StartupMessage', protocolVersion: login.protocolVersion, parameters });
-    await this.flush();
+    this.send();
     const auth = new ClientAuthenticator({ user: login.user, password: login.password, channelBinding: this.channelBinding(), channelBindingMode: 'prefer' });
     for (;;) {
       const m = await this.expect();
@@ -263,6 +345,7 @@ export class UpstreamConnection {
             throw new UpstreamViolation(m.type, this.fsm.state, 'upstream', `the upstream offered protocol ${newest >>> 16}.${newest & 0xffff}`);
           }
           this.protocolVersion = newest;
+          this.decoder.context = { protocolVersion: newest };
           break;
         }
         case 'BackendKeyData':
@@ -286,7 +369,7 @@ export class UpstreamConnection {
           }
           if (answer) {
             this.queue(answer);
-            await this.flush();
+            this.send();
           }
         }
       }
@@ -330,4 +413,14 @@ export class UpstreamConnection {
 export function errorOf(m: BackendMessage & { type: 'ErrorResponse' }): EngineError & { readonly info: ErrorInfo } {
   const info = readErrorFields(m);
   return Object.assign(new EngineError(info.code ?? '08006', info.message ?? 'upstream error'), { info });
+}
+
+/** Resolves when the socket has connected; rejects on an error or after `timeoutMs`. */
+async function connected(socket: Socket, timeoutMs: number): Promise<void> {
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    await once(socket, 'connect', { signal });
+  } catch (err) {
+    throw signal.aborted ? new Error(`timed out after ${timeoutMs} ms`) : err;
+  }
 }

@@ -4,14 +4,11 @@
  * breaks the protocol (reported, and the session ends with 08P01) — the server stays up.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createServer, type AddressInfo, type Server } from 'node:net';
 import pg from 'pg';
 import { describeWithClient, runPsql } from '../../support/clients.js';
 import { startPostgres, type PostgresServer } from '../../support/postgres-server.js';
-import { BASE_CODECS } from '../../../runtime/protocol/extension.js';
-import { Writer } from '../../../runtime/wire/index.js';
-import type { BackendMessage } from '../../../generated/index.js';
-import { startProxy, startRelay, type RunningProxy } from './helpers.js';
+import { ready, startFakeUpstream } from './fake-upstream.js';
+import { expectServing, startProxy, startRelay, type RunningProxy } from './helpers.js';
 
 let up: PostgresServer;
 let proxy: RunningProxy;
@@ -78,10 +75,7 @@ it('ends the session with 08006 when the upstream connection dies mid-query; the
     const q = c.query('select pg_sleep(5)');
     setTimeout(() => relay.cut(), 300);
     await expect(q).rejects.toMatchObject({ code: '08006' });
-    const again = new pg.Client({ host: '127.0.0.1', port: cut.port, user: 'postgres', database: 'postgres' });
-    await again.connect();
-    expect((await again.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
-    await again.end();
+    await expectServing(cut.port);
   } finally {
     await cut.close();
     await relay.close();
@@ -103,36 +97,12 @@ it('passes on 57P01 when the upstream terminates the session mid-query, and when
   await up.admin("select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'idle-victim'");
   expect((await lost).code).toBe('57P01');
 
-  const d = new pg.Client({ host: '127.0.0.1', port: proxy.port, user: 'postgres', database: 'postgres' });
-  await d.connect();
-  expect((await d.query('select 2 as two')).rows).toEqual([{ two: 2 }]);
-  await d.end();
+  await expectServing(proxy.port);
 });
-
-/** A fake upstream: trust login, then answers every Query with `answer`. */
-async function fakeUpstream(answer: BackendMessage[]): Promise<{ port: number; close(): Promise<void> }> {
-  const encode = (ms: BackendMessage[]): Buffer => {
-    const w = new Writer(256);
-    for (const m of ms) BASE_CODECS.encodeBackend(w, m);
-    return w.take();
-  };
-  const server: Server = createServer((s) => {
-    let startup = true;
-    s.on('error', () => undefined);
-    s.on('data', (d: Buffer) => {
-      if (startup) {
-        startup = false;
-        s.write(encode([{ type: 'AuthenticationOk' }, { type: 'ParameterStatus', name: 'server_version', value: '15.0' }, { type: 'BackendKeyData', processId: 7, secretKey: Buffer.from([1, 2, 3, 4]) }, { type: 'ReadyForQuery', status: 'I' }]));
-      } else if (d[0] === 'Q'.charCodeAt(0)) s.write(encode(answer));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { port: (server.address() as AddressInfo).port, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
 
 it('reports an upstream protocol violation with its message and state, and ends the session with 08P01', async () => {
   // BackendKeyData answers no Query: the state machine does not allow it in SimpleQuery.
-  const fake = await fakeUpstream([{ type: 'BackendKeyData', processId: 1, secretKey: Buffer.alloc(4) }, { type: 'ReadyForQuery', status: 'I' }]);
+  const fake = await startFakeUpstream((_query, reply) => reply.send([{ type: 'BackendKeyData', processId: 1, secretKey: Buffer.alloc(4) }, ready('I')]));
   const p = await startProxy(`postgres://127.0.0.1:${fake.port}/?sslmode=disable`);
   try {
     const c = new pg.Client({ host: '127.0.0.1', port: p.port, user: 'postgres', database: 'postgres' });

@@ -1,5 +1,7 @@
 /** A proxy server in front of a throwaway PostgreSQL, and a TCP relay a test can cut. */
 import { createServer, connect, type Server, type Socket, type AddressInfo } from 'node:net';
+import { expect } from 'vitest';
+import pg from 'pg';
 import { PgServer } from '../../../runtime/server/server.js';
 import { ProxyEngine, type ProxyEngineOptions, type ViolationReport } from '../../../runtime/engines/proxy/index.js';
 
@@ -48,4 +50,15 @@ export async function startRelay(host: string, port: number): Promise<{ port: nu
         server.close(() => resolve());
       }),
   };
+}
+
+/** A new client connects through the proxy on `port` and runs a query: the server is still serving. */
+export async function expectServing(port: number): Promise<void> {
+  const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  await c.connect();
+  try {
+    expect((await c.query('select 42 as n')).rows).toEqual([{ n: 42 }]);
+  } finally {
+    await c.end();
+  }
 }
