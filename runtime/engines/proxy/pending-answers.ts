@@ -31,7 +31,7 @@ const OWED: Readonly<Record<string, Owed | undefined>> = {
 };
 
 export class PendingAnswers {
-  private entries: Owed[] = [];
+  private readonly entries: Owed[] = [];
   /** The upstream waits for COPY data from the client. */
   copyIn = false;
 
@@ -72,12 +72,12 @@ export class PendingAnswers {
         // In an extended batch PostgreSQL skips everything up to the next Sync, Query included.
         if (head !== undefined && head !== 'sync' && head !== 'query') {
           const sync = this.entries.indexOf('sync');
-          this.entries = sync < 0 ? [] : this.entries.slice(sync);
+          this.entries.splice(0, sync < 0 ? this.entries.length : sync);
         }
         return;
       case 'ReadyForQuery': {
         const at = this.entries.findIndex((e) => e === 'sync' || e === 'query');
-        this.entries = at < 0 ? [] : this.entries.slice(at + 1);
+        this.entries.splice(0, at < 0 ? this.entries.length : at + 1);
         this.copyIn = false;
         return;
       }
