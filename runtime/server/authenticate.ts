@@ -5,7 +5,7 @@
  * machine decides how the answers are decoded.
  */
 import { randomBytes } from 'node:crypto';
-import type { BackendMessage, FrontendMessage } from '../../generated/index.js';
+import { STATE_MACHINE, type BackendMessage, type FrontendMessage } from '../../generated/index.js';
 import {
   ScramServerSession,
   verifyCleartextPassword,
@@ -75,7 +75,10 @@ async function readPassword(io: AuthIO): Promise<string | AuthOutcome> {
   const m = await io.read();
   // Anything else was refused by the state machine already; this is a client that left.
   if (m?.type !== 'PasswordMessage') return { ok: false, error: { severity: 'FATAL', code: '08P01', message: 'expected password response' } };
-  if (m.password === '') return { ok: false, error: { severity: 'FATAL', code: '28P01', message: 'empty password returned by client' } };
+  if (m.password === '') {
+    const e = STATE_MACHINE.errors.emptyPassword;
+    return { ok: false, error: { severity: e.severity, code: e.sqlstate, message: e.message } };
+  }
   return m.password;
 }
 
