@@ -3,7 +3,7 @@
 /** A state of the connection state machine (server side). */
 export type StateName = "Startup" | "SslNegotiation" | "GssNegotiation" | "StartupSslRejected" | "StartupGssRejected" | "SslNegotiationFinal" | "GssNegotiationFinal" | "StartupSecured" | "StartupPlain" | "StartupReceived" | "AwaitingPassword" | "VerifyingPassword" | "AwaitingSASLInitialResponse" | "VerifyingSASL" | "AwaitingSASLResponse" | "SASLComplete" | "AwaitingGSSResponse" | "VerifyingGSS" | "BackendStartup" | "Ready" | "Extended" | "ExtendedFailed" | "SyncPending" | "SimpleQuery" | "FunctionCallPending" | "CopyInSimple" | "CopyInExtended" | "CopyOutSimple" | "CopyOutExtended" | "CopyOutSyncPending" | "CopyBoth" | "Closed";
 /** An error the state machine itself raises. */
-export type StateErrorName = "unsupportedRequest" | "unexpectedDuringCopyIn" | "protocolSynchronizationLost" | "plaintextAfterEncryptionRequest" | "expectedPasswordResponse" | "emptyPassword" | "expectedSaslResponse" | "expectedGssResponse" | "invalidStartupPacketLayout" | "invalidString" | "invalidMessageFormat" | "insufficientData";
+export type StateErrorName = "unsupportedRequest" | "unexpectedDuringCopyIn" | "protocolSynchronizationLost" | "plaintextAfterEncryptionRequest" | "expectedPasswordResponse" | "administratorShutdown" | "directTlsWithoutAlpn" | "emptyPassword" | "expectedSaslResponse" | "expectedGssResponse" | "invalidStartupPacketLayout" | "invalidString" | "invalidMessageFormat" | "insufficientData";
 
 /** What happens when a message is received or sent in a state. */
 export interface StateRule {
@@ -308,6 +308,8 @@ export const STATE_MACHINE = {
       protocolSynchronizationLost: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "terminating connection because protocol synchronization was lost", followedBy: undefined },
       plaintextAfterEncryptionRequest: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "received unencrypted data after SSL request", followedBy: undefined },
       expectedPasswordResponse: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "expected password response, got message type {byte}", followedBy: undefined },
+      administratorShutdown: { sqlstate: "57P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "terminating connection due to administrator command", followedBy: undefined },
+      directTlsWithoutAlpn: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "received direct SSL connection request without ALPN protocol negotiation extension", followedBy: undefined },
       emptyPassword: { sqlstate: "28P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "empty password returned by client", followedBy: undefined },
       expectedSaslResponse: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "expected SASL response, got message type {byte}", followedBy: undefined },
       expectedGssResponse: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "expected GSS response, got message type {byte}", followedBy: undefined },

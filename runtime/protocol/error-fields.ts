@@ -1,5 +1,5 @@
 /** ErrorResponse / NoticeResponse fields as a record with names, and back. */
-import { ErrorField, errorFieldName, type ErrorResponse, type NoticeResponse } from '../../generated/index.js';
+import { ErrorField, STATE_MACHINE, errorFieldName, type ErrorResponse, type NoticeResponse, type StateErrorName } from '../../generated/index.js';
 
 /** The fields of an error or notice, keyed by the ErrorField member names (severity, code, message...). */
 export interface ErrorInfo {
@@ -54,4 +54,10 @@ export function readErrorFields(m: ErrorResponse | NoticeResponse): ErrorInfo {
     if (name !== undefined) out[lowerFirst(name)] = f.value;
   }
   return out as unknown as ErrorInfo;
+}
+
+/** One of the spec's state-machine errors (its severity, SQLSTATE and PostgreSQL's text) as ErrorInfo. */
+export function stateError(name: StateErrorName): ErrorInfo {
+  const e = STATE_MACHINE.errors[name];
+  return { severity: e.severity, code: e.sqlstate, message: e.message };
 }

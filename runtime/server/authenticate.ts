@@ -5,7 +5,7 @@
  * machine decides how the answers are decoded.
  */
 import { randomBytes } from 'node:crypto';
-import { STATE_MACHINE, type BackendMessage, type FrontendMessage } from '../../generated/index.js';
+import type { BackendMessage, FrontendMessage } from '../../generated/index.js';
 import {
   ScramServerSession,
   verifyCleartextPassword,
@@ -14,7 +14,7 @@ import {
   type ScramVerifier,
   type UserTable,
 } from '../auth/index.js';
-import type { ErrorInfo } from '../protocol/error-fields.js';
+import { stateError, type ErrorInfo } from '../protocol/error-fields.js';
 
 export interface AuthIO {
   send(m: BackendMessage): void;
@@ -75,10 +75,7 @@ async function readPassword(io: AuthIO): Promise<string | AuthOutcome> {
   const m = await io.read();
   // Anything else was refused by the state machine already; this is a client that left.
   if (m?.type !== 'PasswordMessage') return { ok: false, error: { severity: 'FATAL', code: '08P01', message: 'expected password response' } };
-  if (m.password === '') {
-    const e = STATE_MACHINE.errors.emptyPassword;
-    return { ok: false, error: { severity: e.severity, code: e.sqlstate, message: e.message } };
-  }
+  if (m.password === '') return { ok: false, error: stateError('emptyPassword') };
   return m.password;
 }
 

@@ -9,7 +9,7 @@
 import type { Socket } from 'node:net';
 import type { BackendKeyData, BackendMessage, ErrorResponse, FrontendMessage, NoticeResponse, ParameterStatus, ReadyForQuery } from '../../generated/index.js';
 import { EngineError, type BackendSink, type EngineSession, type MalformedMessage, type SessionStart } from '../engine.js';
-import { errorResponse, type ErrorInfo } from '../protocol/error-fields.js';
+import { errorResponse, stateError, type ErrorInfo } from '../protocol/error-fields.js';
 import type { AnyMessage } from '../protocol/extension.js';
 import type { LoginRequest, ProtocolConnection, ProtocolHooks, SharedServices, WireProtocol } from './protocol-registry.js';
 import { TOO_MANY_CONNECTIONS } from './session-slots.js';
@@ -18,7 +18,7 @@ import { TOO_MANY_CONNECTIONS } from './session-slots.js';
 const SHUTDOWN_GRACE_MS = 2000;
 
 /** PostgreSQL's answer to a session ended by a server shutdown. */
-const ADMIN_SHUTDOWN: ErrorInfo = { severity: 'FATAL', code: '57P01', message: 'terminating connection due to administrator command' };
+const ADMIN_SHUTDOWN = stateError('administratorShutdown');
 
 export class Connection<W = unknown> implements ProtocolConnection {
   /** The hooks in effect: a hook calls the others through here, so overrides are seen everywhere. */

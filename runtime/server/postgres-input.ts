@@ -4,12 +4,12 @@
  * message out of turn before login is refused by its type byte; a bad frame ends the session; a
  * well-framed message with a bad body after login goes to the engine (see postgres-commands.ts).
  */
-import { STATE_MACHINE, type FrontendMessage } from '../../generated/index.js';
+import type { FrontendMessage } from '../../generated/index.js';
 import { ProtocolDecodeError, type DecodeContext } from '../wire/index.js';
 import type { Verdict } from '../protocol/state-machine.js';
 import { malformedMessage } from '../protocol/malformed-message.js';
 import { unexpectedTypeError } from '../protocol/unexpected-type.js';
-import type { ErrorInfo } from '../protocol/error-fields.js';
+import { stateError, type ErrorInfo } from '../protocol/error-fields.js';
 import type { Connection } from './connection.js';
 import { MalformedInput, type PostgresWire } from './postgres-wire.js';
 import { reject } from './postgres-reporting.js';
@@ -123,6 +123,5 @@ function unreadable(c: PgConnection, err: unknown): MalformedInput | undefined {
 /** A StartupMessage whose parameters do not decode: PostgreSQL has one answer for every way of it. */
 function startupLayoutError(err: ProtocolDecodeError): ErrorInfo | undefined {
   if (err.messageName !== 'StartupMessage' || err.code === 'invalid-length' || err.code === 'too-long') return undefined;
-  const e = STATE_MACHINE.errors.invalidStartupPacketLayout;
-  return { severity: e.severity, code: e.sqlstate, message: e.message };
+  return stateError('invalidStartupPacketLayout');
 }

@@ -4,7 +4,8 @@
  * negotiation, up to the login request authentication starts from.
  */
 import type { Socket } from 'node:net';
-import { DIRECT_TLS_ALPN, DIRECT_TLS_FIRST_BYTE, MESSAGES, STATE_MACHINE } from '../../generated/index.js';
+import { DIRECT_TLS_ALPN, DIRECT_TLS_FIRST_BYTE, MESSAGES } from '../../generated/index.js';
+import { stateError } from '../protocol/error-fields.js';
 import type { Connection } from './connection.js';
 import { negotiateStartup } from './negotiate.js';
 import { readMessage } from './postgres-input.js';
@@ -53,8 +54,7 @@ export async function startup(c: PgConnection): Promise<LoginRequest | undefined
           const backlog = w.fsm.info.refusesPlaintextBacklog && w.decoder.drain().length > 0;
           if (!(await startTls(c, undefined))) return undefined;
           if (backlog) {
-            const e = STATE_MACHINE.errors.plaintextAfterEncryptionRequest;
-            c.fail({ severity: e.severity, code: e.sqlstate, message: e.message });
+            c.fail(stateError('plaintextAfterEncryptionRequest'));
             return undefined;
           }
         } else {
@@ -93,7 +93,7 @@ async function startTls(c: PgConnection, clientHello: Uint8Array | undefined): P
   if (secure === undefined) return false;
   w.out.socket = secure as unknown as Socket;
   if (clientHello !== undefined && secure.alpnProtocol !== DIRECT_TLS_ALPN) {
-    c.fail({ severity: 'FATAL', code: '08P01', message: 'received direct SSL connection request without ALPN protocol negotiation extension' });
+    c.fail(stateError('directTlsWithoutAlpn'));
     return false;
   }
   return true;

@@ -9,7 +9,7 @@
  * (Listeners); and a session that ends leaves nothing behind.
  */
 import { EngineError, type Engine, type SessionEvents, type SessionStart } from '../../engine.js';
-import type { BackendMessage, FrontendMessage } from '../../../generated/index.js';
+import { STATE_MACHINE, type BackendMessage, type FrontendMessage } from '../../../generated/index.js';
 import { BackendDecoder, encodeMessages } from './codec.js';
 import { Listeners, quoteIdent } from './notifications.js';
 import { PgliteSession } from './pglite-session.js';
@@ -68,7 +68,8 @@ export class PgliteEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     this.lock.holder?.cancel();
-    this.lock.refuseAll(new EngineError('57P01', 'terminating connection due to administrator command'));
+    const shutdown = STATE_MACHINE.errors.administratorShutdown;
+    this.lock.refuseAll(new EngineError(shutdown.sqlstate, shutdown.message));
     await this.thread.close();
   }
 
