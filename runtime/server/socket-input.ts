@@ -6,6 +6,7 @@
  * the loop waits for the client to drain its output).
  */
 import type { Socket } from 'node:net';
+import { closeLingering } from './lingering-close.js';
 
 /** Input held beyond this while a complete message waits to be processed pauses the socket. */
 const INPUT_HIGH_WATER = 1024 * 1024;
@@ -59,13 +60,16 @@ export class SocketInput {
     this.wakeUp();
   }
 
-  /** Closes the socket (gracefully, then for good after a second) and ends the input. */
+  /**
+   * Ends the input and closes the socket after what was written to it. What the client still
+   * sends is read and dropped, never processed, so that its unread bytes cannot make TCP reset
+   * the connection over our last output (see lingering-close.ts).
+   */
   close(): void {
-    const socket = this.current;
-    socket.end();
-    socket.destroySoon?.();
-    setTimeout(() => socket.destroy(), 1000).unref();
     this.end();
+    const socket = this.current;
+    socket.removeAllListeners('data');
+    closeLingering(socket);
   }
 
   private wakeUp(): void {
