@@ -1,8 +1,10 @@
 /**
  * pgbench (`-M extended -S`, select-only on a small initialized database) directly against a
- * throwaway PostgreSQL 15, through pgspec's proxy engine, and through PgBouncer in session mode:
- * transactions per second for the three, relative to PostgreSQL directly. pgbench, PostgreSQL and
- * PgBouncer run as separate processes; the proxy runs in this process. Nothing is asserted.
+ * throwaway PostgreSQL 15, through pgspec's proxy engine, through PgBouncer in session mode, and
+ * through a bare Node.js TCP relay (the floor for a proxy on Node: see node-relay.ts):
+ * transactions per second for the four, relative to PostgreSQL directly, and CPU time per
+ * transaction of the two proxies in this process. pgbench, PostgreSQL and PgBouncer run as
+ * separate processes; the proxy and the relay run in this process. Nothing is asserted.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { freePort } from '../test/support/net.js';
 import { PgServer } from '../runtime/server/server.js';
 import { ProxyEngine } from '../runtime/engines/proxy/index.js';
 import type { BenchOptions, BenchResult } from './harness.js';
+import { startNodeRelay, type NodeRelay } from './node-relay.js';
 
 export const name = 'pgbench through a proxy';
 
@@ -89,31 +92,35 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
   const pg = await startPostgres({ settings: { max_connections: 100 } });
   let proxy: PgServer | undefined;
   let bouncer: { port: number; stop(): Promise<void> } | undefined;
+  let relay: NodeRelay | undefined;
   try {
     const init = await runPgbench(['-i', '-s', '1', '-q', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', 'postgres'], { timeoutMs: 120_000 });
     if (init.exitCode !== 0) throw new Error(`pgbench -i failed: ${init.stderr}`);
     proxy = new PgServer({ engine: new ProxyEngine({ upstream: `postgres://127.0.0.1:${pg.port}/?sslmode=disable` }), listeners: [{ port: 0 }] });
     const [addr] = await proxy.listen();
     bouncer = await startPgbouncer(pg.port, clients);
+    relay = await startNodeRelay(pg.port);
     const targets: [string, number][] = [
       ['PostgreSQL direct', pg.port],
       ['pgspec proxy', addr!.port!],
       ['PgBouncer (session)', bouncer.port],
+      ['Node.js TCP relay, no decoding', relay.port],
     ];
     // Alternate the targets run by run, so drift in machine load hits all alike; keep the median.
     const runs = options.runs ?? (options.quick ? 1 : 3);
     const seen = new Map<string, number[]>(targets.map(([label]) => [label, []]));
-    // The proxy runs in this process, which does nothing else meanwhile: its CPU time per
-    // transaction is a figure that load from elsewhere on the machine disturbs far less than tps.
-    const proxyCpu: number[] = [];
+    // The proxy and the relay run in this process, which does nothing else meanwhile: their CPU
+    // time per transaction is a figure that load from elsewhere on the machine disturbs far less than tps.
+    const inProcess = new Map<number, number[]>([
+      [addr!.port!, []],
+      [relay.port, []],
+    ]);
     for (let i = 0; i < runs; i++) {
       for (const [label, port] of targets) {
         const cpu = process.cpuUsage();
         const r = await pgbench(port, seconds, clients);
-        if (port === addr!.port) {
-          const used = process.cpuUsage(cpu);
-          proxyCpu.push((used.user + used.system) / r.transactions);
-        }
+        const used = process.cpuUsage(cpu);
+        inProcess.get(port)?.push((used.user + used.system) / r.transactions);
         seen.get(label)!.push(r.tps);
       }
     }
@@ -129,11 +136,13 @@ export async function run(options: BenchOptions): Promise<BenchResult> {
       }),
       notes: [
         `pgbench -M extended -S -c ${clients} -j 2 -T ${seconds}, scale 1, median of ${runs} run(s) per target; proxy in this process, PgBouncer pool_mode=session`,
-        `pgspec proxy CPU time (this process, user + system) per transaction: ${median(proxyCpu).toFixed(1)} µs, median of ${runs} run(s)`,
+        `CPU time per transaction (this process, user + system, median of ${runs} run(s)): pgspec proxy ${median(inProcess.get(addr!.port!)!).toFixed(1)} µs, Node.js relay ${median(inProcess.get(relay.port)!).toFixed(1)} µs`,
+        `pgspec proxy vs PgBouncer ${(median(seen.get('pgspec proxy')!) / median(seen.get('PgBouncer (session)')!)).toFixed(2)}x, vs the Node.js relay ${(median(seen.get('pgspec proxy')!) / median(seen.get('Node.js TCP relay, no decoding')!)).toFixed(2)}x; the relay vs PgBouncer ${(median(seen.get('Node.js TCP relay, no decoding')!) / median(seen.get('PgBouncer (session)')!)).toFixed(2)}x`,
       ],
     };
   } finally {
     await bouncer?.stop();
+    await relay?.close();
     await proxy?.close();
     await pg.stop();
   }

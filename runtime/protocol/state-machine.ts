@@ -64,12 +64,15 @@ export interface VersionRange {
 
 export class StateMachine {
   private current: StateName;
+  /** The current state's table entry, kept with its name: every message consults it. */
+  private currentInfo: StateInfo;
 
   constructor(
     private readonly tables: StateTables = STATES,
     initial: StateName = STATE_MACHINE.initial,
   ) {
     this.current = initial;
+    this.currentInfo = tables[initial];
   }
 
   get state(): StateName {
@@ -77,7 +80,13 @@ export class StateMachine {
   }
 
   get info(): StateInfo {
-    return this.tables[this.current];
+    return this.currentInfo;
+  }
+
+  private moveTo(state: StateName): void {
+    if (state === this.current) return;
+    this.current = state;
+    this.currentInfo = this.tables[state];
   }
 
   get closed(): boolean {
@@ -91,7 +100,18 @@ export class StateMachine {
 
   /** Moves to a state the transport decided on (e.g. Closed after a socket error). */
   force(state: StateName): void {
-    this.current = state;
+    this.moveTo(state);
+  }
+
+  /**
+   * Receives a frontend message the current state accepts, in one lookup: true when it did
+   * (and moved), false (without moving) when `received` must decide what becomes of it.
+   */
+  accepts(messageName: string): boolean {
+    const rule = this.currentInfo.recv[messageName];
+    if (rule === undefined || rule.action !== 'accept') return false;
+    if (rule.to !== undefined) this.moveTo(rule.to);
+    return true;
   }
 
   /**
@@ -99,7 +119,7 @@ export class StateMachine {
    * `byte` is the message's type byte (or startup code) for the violation text.
    */
   received(messageName: string, details: { byte?: number; protocolCode?: number } = {}): Verdict {
-    const s = this.tables[this.current];
+    const s = this.currentInfo;
     const rule = s.recv[messageName];
     if (rule === undefined || rule.action === 'reject') {
       const errorName = rule?.error ?? s.otherwise?.error;
@@ -111,22 +131,22 @@ export class StateMachine {
         // An ERROR followed by a FATAL still fails the operation in progress first (the COPY a
         // message interrupted): the state goes where the error leads, and the caller sends the
         // FATAL and closes.
-        this.current = e.severity === 'FATAL' ? STATE_MACHINE.final : (to ?? this.current);
+        this.moveTo(e.severity === 'FATAL' ? STATE_MACHINE.final : (to ?? this.current));
         const followedBy = next ? { sqlstate: next.sqlstate, severity: next.severity, message: fill(next.message, details) } : undefined;
         return { action: 'reject', sqlstate: e.sqlstate, severity: e.severity, message: fill(e.message, details), closes, ...(followedBy ? { followedBy } : {}) };
       }
       const v = STATE_MACHINE.violation;
-      this.current = v.severity === 'FATAL' ? STATE_MACHINE.final : this.current;
+      if (v.severity === 'FATAL') this.moveTo(STATE_MACHINE.final);
       return { action: 'reject', sqlstate: v.sqlstate, severity: v.severity, message: fill(v.message, details), closes: v.severity === 'FATAL' };
     }
-    if (rule.action === 'ignore') return { action: 'ignore' };
-    if (rule.to !== undefined) this.current = rule.to;
-    return { action: 'accept' };
+    if (rule.action === 'ignore') return IGNORE;
+    if (rule.to !== undefined) this.moveTo(rule.to);
+    return ACCEPT;
   }
 
   /** Whether sending this backend message is allowed now (without moving). */
   maySend(messageName: string): boolean {
-    const s = this.tables[this.current];
+    const s = this.currentInfo;
     if (s.send[messageName] !== undefined) return true;
     if (STATE_MACHINE.anytime.send.includes(messageName) && STATE_MACHINE.anytime.phases.includes(s.phase)) return true;
     return STATE_MACHINE.closing.send.includes(messageName);
@@ -134,20 +154,23 @@ export class StateMachine {
 
   /** Records a backend message being sent; throws StateViolation if the state does not allow it. */
   sent(messageName: string): void {
-    const s = this.tables[this.current];
+    const s = this.currentInfo;
     const rule = s.send[messageName];
     if (rule !== undefined) {
-      if (rule.to !== undefined) this.current = rule.to;
+      if (rule.to !== undefined) this.moveTo(rule.to);
       return;
     }
     if (STATE_MACHINE.anytime.send.includes(messageName) && STATE_MACHINE.anytime.phases.includes(s.phase)) return;
     if (STATE_MACHINE.closing.send.includes(messageName)) {
-      this.current = STATE_MACHINE.final;
+      this.moveTo(STATE_MACHINE.final);
       return;
     }
     throw new StateViolation(this.current, messageName, 'send');
   }
 }
+
+const ACCEPT: Verdict = { action: 'accept' };
+const IGNORE: Verdict = { action: 'ignore' };
 
 function fill(template: string, d: { byte?: number; protocolCode?: number }): string {
   return template

@@ -17,6 +17,9 @@ import { TOO_MANY_CONNECTIONS } from './session-slots.js';
 /** How long a shutdown waits for a session to end before dropping its socket. */
 const SHUTDOWN_GRACE_MS = 2000;
 
+/** A settled promise for calls with nothing to wait for. */
+const DONE: Promise<void> = Promise.resolve();
+
 /** PostgreSQL's answer to a session ended by a server shutdown. */
 const ADMIN_SHUTDOWN = stateError('administratorShutdown');
 
@@ -67,9 +70,9 @@ export class Connection<W = unknown> implements ProtocolConnection {
   }
 
   /** Runs a command (a run of frontend messages) in the engine, its output going through the hooks. */
-  async execute(messages: readonly FrontendMessage[]): Promise<void> {
+  execute(messages: readonly FrontendMessage[]): Promise<void> {
     const session = this.session;
-    if (session !== undefined) await this.running(() => session.execute(messages, this.sink));
+    return session === undefined ? DONE : this.running(session.execute(messages, this.sink));
   }
 
   /**
@@ -79,19 +82,28 @@ export class Connection<W = unknown> implements ProtocolConnection {
   async malformed(message: MalformedMessage): Promise<boolean> {
     const session = this.session;
     if (session?.malformed === undefined) return false;
-    await this.running(() => session.malformed!(message, this.sink));
+    await this.running(session.malformed(message, this.sink));
     return true;
   }
 
-  /** Engine work for the client: a cancel or a shutdown meanwhile goes to the engine. */
-  private async running(work: () => Promise<void>): Promise<void> {
+  /**
+   * Engine work for the client, from the call that started it until it settles: a cancel or a
+   * shutdown meanwhile goes to the engine. (Plain promise callbacks, not an async wrapper: this is
+   * on the path of every command.)
+   */
+  private running(work: Promise<void>): Promise<void> {
     this.executing = true;
-    try {
-      await work();
-    } finally {
-      this.executing = false;
-    }
+    return work.then(this.finishedWork, this.failedWork);
   }
+
+  private readonly finishedWork = (): void => {
+    this.executing = false;
+  };
+
+  private readonly failedWork = (err: unknown): never => {
+    this.executing = false;
+    throw err;
+  };
 
   /** Reports a FATAL error and closes: the end of a session, decided by the runtime. */
   fail(info: ErrorInfo): void {

@@ -8,7 +8,8 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { Writer } from '../wire/index.js';
-import { MESSAGES, type BackendMessage } from '../../generated/index.js';
+import type { BackendMessage } from '../../generated/index.js';
+import { FLUSHED_AFTER_SENDING } from '../protocol/flush-points.js';
 import { StateViolation, type StateMachine } from '../protocol/state-machine.js';
 import type { AnyMessage, ProtocolCodecs } from '../protocol/extension.js';
 
@@ -38,7 +39,7 @@ export class Output {
       if (err instanceof StateViolation) this.onViolation(err, m);
       else throw err;
     }
-    if (MESSAGES[m.type]?.flush || this.w.length >= HIGH_WATER) this.flush();
+    if (FLUSHED_AFTER_SENDING.has(m.type) || this.w.length >= HIGH_WATER) this.flush();
   }
 
   /** Writes whatever is buffered. */

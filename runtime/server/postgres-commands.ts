@@ -7,6 +7,7 @@
  */
 import { MESSAGES, type FrontendMessage } from '../../generated/index.js';
 import { errorResponse } from '../protocol/error-fields.js';
+import { FLUSHING_INPUT } from '../protocol/flush-points.js';
 import type { Verdict } from '../protocol/state-machine.js';
 import { ProtocolDecodeError } from '../wire/index.js';
 import type { Connection } from './connection.js';
@@ -40,17 +41,19 @@ function dispatch(c: PgConnection, messages: readonly FrontendMessage[]): Promis
 /** One message the loop read, with the ones buffered after it that continue its run; false ends the loop. */
 async function handle(c: PgConnection, m: FrontendMessage): Promise<boolean> {
   const w = c.wire;
-  const phase = w.fsm.info.phase;
-  const v = w.fsm.received(m.type, { byte: MESSAGES[m.type]?.typeByte?.charCodeAt(0) });
-  if (v.action === 'ignore') return true;
-  if (v.action === 'reject') return refuse(c, v, phase);
+  if (!w.fsm.accepts(m.type)) {
+    const phase = w.fsm.info.phase;
+    const v = w.fsm.received(m.type, { byte: MESSAGES[m.type]?.typeByte?.charCodeAt(0) });
+    if (v.action === 'ignore') return true;
+    if (v.action === 'reject') return refuse(c, v, phase);
+  }
   if (m.type === 'Terminate') {
     // PostgreSQL exits at once: answers it still held (an unfinished pipeline's) never go out.
     w.out.discard();
     return false;
   }
   const run = [m];
-  if (w.fsm.frontendSpeaks && !MESSAGES[m.type]?.flushesOutput) extendRun(c, run);
+  if (w.fsm.frontendSpeaks && !FLUSHING_INPUT.has(m.type)) extendRun(c, run);
   await dispatch(c, run);
   endOfRun(c, run[run.length - 1]!.type);
   return true;
@@ -103,7 +106,7 @@ async function answerMalformed(c: PgConnection, input: MalformedInput): Promise<
  */
 function endOfRun(c: PgConnection, last: string): void {
   const w = c.wire;
-  if (MESSAGES[last]?.flushesOutput || !w.fsm.frontendSpeaks || w.fsm.info.phase === 'copy') w.out.flush();
+  if (FLUSHING_INPUT.has(last) || !w.fsm.frontendSpeaks || w.fsm.info.phase === 'copy') w.out.flush();
   w.input.resumeBelow(w.decoder.buffered);
 }
 
@@ -122,17 +125,16 @@ function extendRun(c: PgConnection, run: FrontendMessage[]): void {
     }
     if (n === undefined) return;
     // A Query or FunctionCall starts its own run; a message the state rejects, or Terminate, ends it.
-    const ruleAction = w.fsm.info.recv[n.type]?.action;
-    if (n.type === 'Query' || n.type === 'FunctionCall' || n.type === 'Terminate' || ruleAction !== 'accept') {
-      if (ruleAction === 'ignore') {
+    const startsRun = n.type === 'Query' || n.type === 'FunctionCall' || n.type === 'Terminate';
+    if (startsRun || !w.fsm.accepts(n.type)) {
+      if (w.fsm.info.recv[n.type]?.action === 'ignore') {
         w.fsm.received(n.type);
         continue;
       }
       w.stashed = n;
       return;
     }
-    w.fsm.received(n.type);
     run.push(n);
-    if (!w.fsm.frontendSpeaks || MESSAGES[n.type]?.flushesOutput) return;
+    if (!w.fsm.frontendSpeaks || FLUSHING_INPUT.has(n.type)) return;
   }
 }
