@@ -21,6 +21,8 @@ export const PROTOCOL_MAJOR = 3;
 export const PROTOCOL_LATEST = 196610;
 /** Startup parameters with this prefix are protocol extension options. */
 export const EXTENSION_OPTION_PREFIX = "_pq_.";
+/** How a server reports an error to a client whose StartupMessage asks for a major version older than 3 (the only answer such a client gets: its startup packet is refused). As protocol 2.0 did: the type byte, then the text with a terminating zero byte, and no length word. A reader of protocol 3 takes the first four bytes of the text for a length. (typeByte 'E'; text with {severity} and {message} to fill) */
+export const LEGACY_ERROR_FORMAT = { belowMajor: 3, typeByte: 69, text: "{severity}:  {message}\n" } as const;
 /** A client that negotiates TLS directly (libpq sslnegotiation=direct) starts the TLS handshake as its very first bytes, a TLS handshake record (0x16). The server must insist on the ALPN protocol "postgresql" and then expects an ordinary StartupMessage inside TLS. */
 export const DIRECT_TLS_FIRST_BYTE = 22;
 /** The ALPN protocol a direct TLS connection must negotiate. */

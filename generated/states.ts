@@ -3,7 +3,7 @@
 /** A state of the connection state machine (server side). */
 export type StateName = "Startup" | "SslNegotiation" | "GssNegotiation" | "StartupSslRejected" | "StartupGssRejected" | "SslNegotiationFinal" | "GssNegotiationFinal" | "StartupSecured" | "StartupPlain" | "StartupReceived" | "AwaitingPassword" | "VerifyingPassword" | "AwaitingSASLInitialResponse" | "VerifyingSASL" | "AwaitingSASLResponse" | "SASLComplete" | "AwaitingGSSResponse" | "VerifyingGSS" | "BackendStartup" | "Ready" | "Extended" | "ExtendedFailed" | "SyncPending" | "SimpleQuery" | "FunctionCallPending" | "CopyInSimple" | "CopyInExtended" | "CopyOutSimple" | "CopyOutExtended" | "CopyOutSyncPending" | "CopyBoth" | "Closed";
 /** An error the state machine itself raises. */
-export type StateErrorName = "unsupportedRequest" | "unexpectedDuringCopyIn" | "protocolSynchronizationLost" | "plaintextAfterEncryptionRequest" | "expectedPasswordResponse" | "administratorShutdown" | "directTlsWithoutAlpn" | "emptyPassword" | "expectedSaslResponse" | "expectedGssResponse" | "invalidStartupPacketLayout" | "invalidString" | "invalidMessageFormat" | "insufficientData";
+export type StateErrorName = "unsupportedRequest" | "unexpectedDuringCopyIn" | "protocolSynchronizationLost" | "plaintextAfterEncryptionRequest" | "expectedPasswordResponse" | "administratorShutdown" | "directTlsWithoutAlpn" | "noUserName" | "emptyPassword" | "expectedSaslResponse" | "expectedGssResponse" | "invalidStartupPacketLayout" | "invalidString" | "invalidMessageFormat" | "insufficientData";
 
 /** What happens when a message is received or sent in a state. */
 export interface StateRule {
@@ -310,6 +310,7 @@ export const STATE_MACHINE = {
       expectedPasswordResponse: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "expected password response, got message type {byte}", followedBy: undefined },
       administratorShutdown: { sqlstate: "57P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "terminating connection due to administrator command", followedBy: undefined },
       directTlsWithoutAlpn: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "received direct SSL connection request without ALPN protocol negotiation extension", followedBy: undefined },
+      noUserName: { sqlstate: "28000", severity: "FATAL" as 'ERROR' | 'FATAL', message: "no PostgreSQL user name specified in startup packet", followedBy: undefined },
       emptyPassword: { sqlstate: "28P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "empty password returned by client", followedBy: undefined },
       expectedSaslResponse: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "expected SASL response, got message type {byte}", followedBy: undefined },
       expectedGssResponse: { sqlstate: "08P01", severity: "FATAL" as 'ERROR' | 'FATAL', message: "expected GSS response, got message type {byte}", followedBy: undefined },

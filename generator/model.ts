@@ -149,6 +149,7 @@ export interface ProtocolInfo {
   readonly majorVersion: number;
   readonly latestVersion: string;
   readonly extensionOptionPrefix: string;
+  readonly legacyErrorFormat?: { belowMajor: number; typeByte: string; text: string; doc: string };
   readonly directTls?: { firstByte: number; alpn: string; doc: string };
   readonly startupTimeoutMs?: number;
   readonly cancelKey?: { doc: string; generatedLength: Readonly<Record<string, number>>; minLength: number; maxLength: number };
@@ -575,6 +576,7 @@ export function buildModel(files: readonly SpecFile[]): SpecModel {
     majorVersion: Number(p.majorVersion),
     latestVersion: String(p.latestVersion),
     extensionOptionPrefix: String(p.extensionOptionPrefix ?? '_pq_.'),
+    legacyErrorFormat: p.legacyErrorFormat as ProtocolInfo['legacyErrorFormat'],
     directTls: transport.directTls as ProtocolInfo['directTls'],
     startupTimeoutMs: transport.startupTimeoutMs as number | undefined,
     cancelKey: p.cancelKey as ProtocolInfo['cancelKey'],

@@ -701,6 +701,10 @@ function emitProtocol(sf: SourceFile, model: SpecModel): void {
   constant('PROTOCOL_MAJOR', String(p.majorVersion), 'The only major version servers accept.');
   constant('PROTOCOL_LATEST', String(p.versions.find((v) => v.name === p.latestVersion)!.code), `The newest version, ${p.latestVersion}.`);
   constant('EXTENSION_OPTION_PREFIX', q(p.extensionOptionPrefix), 'Startup parameters with this prefix are protocol extension options.');
+  if (p.legacyErrorFormat) {
+    const l = p.legacyErrorFormat;
+    constant('LEGACY_ERROR_FORMAT', `{ belowMajor: ${l.belowMajor}, typeByte: ${l.typeByte.charCodeAt(0)}, text: ${q(l.text)} } as const`, `${l.doc.trim()} (typeByte '${l.typeByte}'; text with {severity} and {message} to fill)`);
+  }
   if (p.directTls) {
     constant('DIRECT_TLS_FIRST_BYTE', String(p.directTls.firstByte), p.directTls.doc);
     constant('DIRECT_TLS_ALPN', q(p.directTls.alpn), 'The ALPN protocol a direct TLS connection must negotiate.');

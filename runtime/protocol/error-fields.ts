@@ -1,5 +1,6 @@
 /** ErrorResponse / NoticeResponse fields as a record with names, and back. */
 import { ErrorField, STATE_MACHINE, errorFieldName, type ErrorResponse, type NoticeResponse, type StateErrorName } from '../../generated/index.js';
+import { fillErrorText, type ErrorTextDetails } from './state-machine.js';
 
 /** The fields of an error or notice, keyed by the ErrorField member names (severity, code, message...). */
 export interface ErrorInfo {
@@ -56,8 +57,11 @@ export function readErrorFields(m: ErrorResponse | NoticeResponse): ErrorInfo {
   return out as unknown as ErrorInfo;
 }
 
-/** One of the spec's state-machine errors (its severity, SQLSTATE and PostgreSQL's text) as ErrorInfo. */
-export function stateError(name: StateErrorName): ErrorInfo {
+/**
+ * One of the spec's state-machine errors (its severity, SQLSTATE and PostgreSQL's text, with what
+ * it names filled in) as ErrorInfo.
+ */
+export function stateError(name: StateErrorName, details: ErrorTextDetails = {}): ErrorInfo {
   const e = STATE_MACHINE.errors[name];
-  return { severity: e.severity, code: e.sqlstate, message: e.message };
+  return { severity: e.severity, code: e.sqlstate, message: fillErrorText(e.message, details) };
 }

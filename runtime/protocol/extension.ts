@@ -38,12 +38,14 @@ export class ProtocolCodecs {
   }
 
   encodeBackend(w: Writer, m: AnyMessage): void {
+    if (this.extraEncoders.size === 0) return encodeBackend(w, m as BackendMessage);
     const extra = this.extraEncoders.get(m.type);
     if (extra) extra(w, m as never);
     else encodeBackend(w, m as BackendMessage);
   }
 
   encodeFrontend(w: Writer, m: AnyMessage): void {
+    if (this.extraEncoders.size === 0) return encodeFrontend(w, m as FrontendMessage);
     const extra = this.extraEncoders.get(m.type);
     if (extra) extra(w, m as never);
     else encodeFrontend(w, m as FrontendMessage);

@@ -118,7 +118,7 @@ export class StateMachine {
    * Decides what to do with a frontend message in the current state and moves accordingly.
    * `byte` is the message's type byte (or startup code) for the violation text.
    */
-  received(messageName: string, details: { byte?: number; protocolCode?: number } = {}): Verdict {
+  received(messageName: string, details: ErrorTextDetails = {}): Verdict {
     const s = this.currentInfo;
     const rule = s.recv[messageName];
     if (rule === undefined || rule.action === 'reject') {
@@ -132,12 +132,12 @@ export class StateMachine {
         // message interrupted): the state goes where the error leads, and the caller sends the
         // FATAL and closes.
         this.moveTo(e.severity === 'FATAL' ? STATE_MACHINE.final : (to ?? this.current));
-        const followedBy = next ? { sqlstate: next.sqlstate, severity: next.severity, message: fill(next.message, details) } : undefined;
-        return { action: 'reject', sqlstate: e.sqlstate, severity: e.severity, message: fill(e.message, details), closes, ...(followedBy ? { followedBy } : {}) };
+        const followedBy = next ? { sqlstate: next.sqlstate, severity: next.severity, message: fillErrorText(next.message, details) } : undefined;
+        return { action: 'reject', sqlstate: e.sqlstate, severity: e.severity, message: fillErrorText(e.message, details), closes, ...(followedBy ? { followedBy } : {}) };
       }
       const v = STATE_MACHINE.violation;
       if (v.severity === 'FATAL') this.moveTo(STATE_MACHINE.final);
-      return { action: 'reject', sqlstate: v.sqlstate, severity: v.severity, message: fill(v.message, details), closes: v.severity === 'FATAL' };
+      return { action: 'reject', sqlstate: v.sqlstate, severity: v.severity, message: fillErrorText(v.message, details), closes: v.severity === 'FATAL' };
     }
     if (rule.action === 'ignore') return IGNORE;
     if (rule.to !== undefined) this.moveTo(rule.to);
@@ -172,7 +172,14 @@ export class StateMachine {
 const ACCEPT: Verdict = { action: 'accept' };
 const IGNORE: Verdict = { action: 'ignore' };
 
-function fill(template: string, d: { byte?: number; protocolCode?: number }): string {
+/** What a state error's text may name: the message's type byte, or the protocol code it asked for. */
+export interface ErrorTextDetails {
+  readonly byte?: number;
+  readonly protocolCode?: number;
+}
+
+/** A state error's text with its placeholders ({byte}, {hex}, {major}, {minor}, {min}, {max}) filled. */
+export function fillErrorText(template: string, d: ErrorTextDetails): string {
   return template
     .replace('{byte}', String(d.byte ?? '?'))
     .replace('{hex}', (d.byte ?? 0).toString(16).toUpperCase().padStart(2, '0'))

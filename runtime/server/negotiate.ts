@@ -10,7 +10,7 @@ import {
   type NegotiateProtocolVersion,
   type StartupMessage,
 } from '../../generated/index.js';
-import type { ErrorInfo } from '../protocol/error-fields.js';
+import { stateError, type ErrorInfo } from '../protocol/error-fields.js';
 
 export interface StartupRequest {
   readonly protocolVersion: number;
@@ -25,13 +25,7 @@ export interface StartupRequest {
 
 export function negotiateStartup(m: StartupMessage, claimable: ReadonlySet<string>): { ok: StartupRequest } | { error: ErrorInfo } {
   const requested = m.protocolVersion >>> 0;
-  const major = requested >>> 16;
-  const minor = requested & 0xffff;
-  if (major !== PROTOCOL_MAJOR) {
-    const first = PROTOCOL_VERSIONS[0].name;
-    const last = PROTOCOL_VERSIONS[PROTOCOL_VERSIONS.length - 1]!.name;
-    return { error: { severity: 'FATAL', code: '0A000', message: `unsupported frontend protocol ${major}.${minor}: server supports ${first} to ${last}` } };
-  }
+  if (requested >>> 16 !== PROTOCOL_MAJOR) return { error: stateError('unsupportedRequest', { protocolCode: requested }) };
   // The newest version the server has that is not newer than the request (3.1 was never used: it is 3.0).
   let version: number = PROTOCOL_VERSIONS[0].code;
   for (const v of PROTOCOL_VERSIONS) if (v.code <= requested) version = v.code;
@@ -49,7 +43,7 @@ export function negotiateStartup(m: StartupMessage, claimable: ReadonlySet<strin
     } else parameters[name] = value;
   }
   if (user === undefined || user === '') {
-    return { error: { severity: 'FATAL', code: '28000', message: 'no PostgreSQL user name specified in startup packet' } };
+    return { error: stateError('noUserName') };
   }
   const negotiate: NegotiateProtocolVersion | undefined =
     version !== requested || unrecognized.length > 0 ? { type: 'NegotiateProtocolVersion', newestVersion: version, unrecognizedOptions: unrecognized } : undefined;

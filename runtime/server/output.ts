@@ -8,7 +8,8 @@
 import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { Writer } from '../wire/index.js';
-import type { BackendMessage } from '../../generated/index.js';
+import type { BackendMessage, ErrorResponse } from '../../generated/index.js';
+import { encodeLegacyError } from '../protocol/legacy-error.js';
 import { FLUSHED_AFTER_SENDING } from '../protocol/flush-points.js';
 import { StateViolation, type StateMachine } from '../protocol/state-machine.js';
 import type { AnyMessage, ProtocolCodecs } from '../protocol/extension.js';
@@ -33,13 +34,24 @@ export class Output {
   /** Encodes a backend message, checks it against the state machine, and flushes if the spec says so. */
   send(m: BackendMessage | AnyMessage): void {
     this.codecs.encodeBackend(this.w, m);
+    this.checkSent(m);
+    if (FLUSHED_AFTER_SENDING.has(m.type) || this.w.length >= HIGH_WATER) this.flush();
+  }
+
+  /** An error for a client that asked for a protocol older than 3.0, in the one format it reads; written at once. */
+  sendLegacyError(error: ErrorResponse): void {
+    encodeLegacyError(this.w, error);
+    this.checkSent(error);
+    this.flush();
+  }
+
+  private checkSent(m: BackendMessage | AnyMessage): void {
     try {
       this.fsm.sent(m.type);
     } catch (err) {
       if (err instanceof StateViolation) this.onViolation(err, m);
       else throw err;
     }
-    if (FLUSHED_AFTER_SENDING.has(m.type) || this.w.length >= HIGH_WATER) this.flush();
   }
 
   /** Writes whatever is buffered. */

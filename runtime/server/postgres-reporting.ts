@@ -21,7 +21,8 @@ export function send(c: PgConnection, message: BackendMessage | AnyMessage): voi
 
 export function reportError(c: PgConnection, error: ErrorResponse): void {
   if (c.wire.socket.destroyed) return;
-  c.wire.out.send(error);
+  if (c.wire.legacyErrors) c.wire.out.sendLegacyError(error);
+  else c.wire.out.send(error);
 }
 
 export function reportNotice(c: PgConnection, notice: NoticeResponse): void {

@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import { DIRECT_TLS_ALPN, DIRECT_TLS_FIRST_BYTE, MESSAGES } from '../../generated/index.js';
 import { stateError } from '../protocol/error-fields.js';
 import type { Connection } from './connection.js';
+import { wantsLegacyErrors } from '../protocol/legacy-error.js';
 import { negotiateStartup } from './negotiate.js';
 import { readMessage } from './postgres-input.js';
 import { reject } from './postgres-reporting.js';
@@ -72,6 +73,7 @@ export async function startup(c: PgConnection): Promise<LoginRequest | undefined
       case 'StartupMessage': {
         const negotiated = negotiateStartup(m, w.config.claimableOptions);
         if ('error' in negotiated) {
+          w.legacyErrors = wantsLegacyErrors(m.protocolVersion);
           c.fail(negotiated.error);
           return undefined;
         }

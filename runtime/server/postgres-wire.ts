@@ -47,6 +47,8 @@ export class PostgresWire {
   /** The client_encoding the engine last reported, and whether it makes strings subject to a UTF-8 check. */
   clientEncoding: string | undefined;
   validateUtf8 = false;
+  /** The client asked for a protocol older than 3.0: its one error goes out in the legacy format. */
+  legacyErrors = false;
   /** Messages the engine produced outside a command, waiting for the client to be idle. */
   readonly pendingAsync: BackendMessage[] = [];
 

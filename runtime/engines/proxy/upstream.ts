@@ -244,10 +244,7 @@ export class UpstreamConnection {
   private admit(type: FrontendMessage['type']): boolean {
     const fsm = this.fsm;
     // The common case costs one lookup; only a refusal needs the type byte, for its text.
-    if (fsm.info.recv[type]?.action === 'accept') {
-      fsm.received(type);
-      return true;
-    }
+    if (fsm.accepts(type)) return true;
     const state = fsm.state;
     const v = fsm.received(type, { byte: MESSAGES[type]?.typeByte?.charCodeAt(0) });
     if (v.action === 'reject') throw new UpstreamViolation(type, state, 'client', v.message);
