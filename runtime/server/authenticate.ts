@@ -27,7 +27,13 @@ export interface AuthIO {
 /** A per-server secret that makes failed lookups indistinguishable from wrong passwords. */
 const MOCK_SECRET = randomBytes(32);
 
-export type AuthOutcome = { ok: true } | { ok: false; error: ErrorInfo };
+/**
+ * How an exchange ended. A failure without an error is a client that gave no answer: it left, or
+ * its message was refused by the state machine, which has answered it already.
+ */
+export type AuthOutcome = { ok: true } | { ok: false; error: ErrorInfo | undefined };
+
+const NO_ANSWER: AuthOutcome = { ok: false, error: undefined };
 
 const failed = (user: string): AuthOutcome => ({
   ok: false,
@@ -73,8 +79,7 @@ export async function authenticate(user: string, users: UserTable, io: AuthIO): 
  */
 async function readPassword(io: AuthIO): Promise<string | AuthOutcome> {
   const m = await io.read();
-  // Anything else was refused by the state machine already; this is a client that left.
-  if (m?.type !== 'PasswordMessage') return { ok: false, error: { severity: 'FATAL', code: '08P01', message: 'expected password response' } };
+  if (m?.type !== 'PasswordMessage') return NO_ANSWER;
   if (m.password === '') return { ok: false, error: stateError('emptyPassword') };
   return m.password;
 }
@@ -84,20 +89,20 @@ async function scram(user: string, verifier: ScramVerifier | undefined, io: Auth
   const session = verifier ? new ScramServerSession(verifier, user, options) : ScramServerSession.forUnknownUser(user, MOCK_SECRET, options);
   io.send({ type: 'AuthenticationSASL', mechanisms: ScramServerSession.mechanisms(io.channelBinding !== undefined) });
   const initial = await io.read();
-  if (initial?.type !== 'SASLInitialResponse') return { ok: false, error: { severity: 'FATAL', code: '08P01', message: 'expected SASL response' } };
+  if (initial?.type !== 'SASLInitialResponse') return NO_ANSWER;
   let clientFirst = initial.data;
   if (clientFirst === null) {
     // No initial response: ask for it with an empty challenge, as PostgreSQL does.
     io.send({ type: 'AuthenticationSASLContinue', data: new Uint8Array(0) });
     const next = await io.read();
-    if (next?.type !== 'SASLResponse') return { ok: false, error: { severity: 'FATAL', code: '08P01', message: 'expected SASL response' } };
+    if (next?.type !== 'SASLResponse') return NO_ANSWER;
     clientFirst = next.data;
   }
   const first = session.handleClientFirst(initial.mechanism, Buffer.from(clientFirst));
   if (!first.ok) return fromAuthError(first.error);
   io.send({ type: 'AuthenticationSASLContinue', data: first.serverFirst });
   const final = await io.read();
-  if (final?.type !== 'SASLResponse') return { ok: false, error: { severity: 'FATAL', code: '08P01', message: 'expected SASL response' } };
+  if (final?.type !== 'SASLResponse') return NO_ANSWER;
   const last = session.handleClientFinal(Buffer.from(final.data));
   if (!last.ok) return fromAuthError(last.error);
   io.send({ type: 'AuthenticationSASLFinal', data: last.serverFinal });

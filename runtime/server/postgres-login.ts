@@ -34,7 +34,8 @@ export async function authenticate(c: PgConnection, login: LoginRequest): Promis
     channelBinding: w.socket instanceof TLSSocket ? c.services.tls?.channelBinding : undefined,
   });
   if (!outcome.ok) {
-    c.fail(outcome.error);
+    if (outcome.error) c.fail(outcome.error);
+    else c.close();
     return false;
   }
   w.out.send({ type: 'AuthenticationOk' });
