@@ -72,6 +72,14 @@ export interface EngineSession {
    * with a FATAL instead.
    */
   malformed?(message: MalformedMessage, out: BackendSink): Promise<void>;
+  /**
+   * The client sent a message PostgreSQL does not take during COPY FROM STDIN (a Query, a
+   * Parse...): the COPY fails with `interruption.error`, reported with what only the engine knows
+   * (PostgreSQL's "COPY t, line 2" context), and no ReadyForQuery follows; the runtime then ends
+   * the session with the FATAL the spec has. An engine without this method is handed a CopyFail
+   * carrying the error's text instead.
+   */
+  copyInterrupted?(interruption: CopyInterruption, out: BackendSink): Promise<void>;
   /** Cancels the statement this session is running, if any (the effect of a CancelRequest). */
   cancel(): void;
   /** The client is gone (Terminate or disconnect): roll back what is open and release the session. */
@@ -85,6 +93,16 @@ export interface MalformedMessage {
   /** The whole message as the client sent it: type byte, length, body. */
   readonly frame: Uint8Array;
   /** Why it could not be decoded, in PostgreSQL's words where PostgreSQL has them. */
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+/** A message that interrupted COPY FROM STDIN (see EngineSession.copyInterrupted). */
+export interface CopyInterruption {
+  /** What the message is by its type byte; a byte several messages share names the first. */
+  readonly type: FrontendMessage['type'];
+  /** Its type byte, all PostgreSQL reads of it. */
+  readonly byte: number;
+  /** The error PostgreSQL reports for it: the spec's `unexpectedDuringCopyIn`, filled in. */
   readonly error: { readonly code: string; readonly message: string };
 }
 

@@ -8,7 +8,7 @@
  */
 import type { Socket } from 'node:net';
 import type { BackendKeyData, BackendMessage, ErrorResponse, FrontendMessage, NoticeResponse, ParameterStatus, ReadyForQuery } from '../../generated/index.js';
-import { EngineError, type BackendSink, type EngineSession, type MalformedMessage, type SessionStart } from '../engine.js';
+import { EngineError, type BackendSink, type CopyInterruption, type EngineSession, type MalformedMessage, type SessionStart } from '../engine.js';
 import { errorResponse, stateError, type ErrorInfo } from '../protocol/error-fields.js';
 import type { AnyMessage } from '../protocol/extension.js';
 import type { LoginRequest, ProtocolConnection, ProtocolHooks, SharedServices, WireProtocol } from './protocol-registry.js';
@@ -84,6 +84,14 @@ export class Connection<W = unknown> implements ProtocolConnection {
     if (session?.malformed === undefined) return false;
     await this.running(session.malformed(message, this.sink));
     return true;
+  }
+
+  /** Has the engine fail the COPY FROM STDIN a client message interrupted (a CopyFail with its text, for an engine that cannot say more). */
+  copyInterrupted(interruption: CopyInterruption): Promise<void> {
+    const session = this.session;
+    if (session === undefined) return DONE;
+    if (session.copyInterrupted === undefined) return this.execute([{ type: 'CopyFail', message: interruption.error.message }]);
+    return this.running(session.copyInterrupted(interruption, this.sink));
   }
 
   /**

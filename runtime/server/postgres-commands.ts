@@ -43,9 +43,10 @@ async function handle(c: PgConnection, m: FrontendMessage): Promise<boolean> {
   const w = c.wire;
   if (!w.fsm.accepts(m.type)) {
     const phase = w.fsm.info.phase;
-    const v = w.fsm.received(m.type, { byte: MESSAGES[m.type]?.typeByte?.charCodeAt(0) });
+    const byte = MESSAGES[m.type]?.typeByte?.charCodeAt(0);
+    const v = w.fsm.received(m.type, { byte });
     if (v.action === 'ignore') return true;
-    if (v.action === 'reject') return refuse(c, v, phase);
+    if (v.action === 'reject') return refuse(c, v, phase, m.type, byte ?? 0);
   }
   if (m.type === 'Terminate') {
     // PostgreSQL exits at once: answers it still held (an unfinished pipeline's) never go out.
@@ -64,12 +65,12 @@ async function handle(c: PgConnection, m: FrontendMessage): Promise<boolean> {
  * the message interrupted): the engine fails it and reports it with what only it knows (PostgreSQL's
  * "COPY t, line 2"); then the FATAL the spec has follow it, if any, ends the session.
  */
-async function refuse(c: PgConnection, v: Extract<Verdict, { action: 'reject' }>, phase: string): Promise<boolean> {
+async function refuse(c: PgConnection, v: Extract<Verdict, { action: 'reject' }>, phase: string, type: FrontendMessage['type'], byte: number): Promise<boolean> {
   if (v.severity !== 'ERROR' || phase !== 'copy') {
     reject(c, v);
     return !v.closes;
   }
-  await dispatch(c, [{ type: 'CopyFail', message: v.message }]);
+  await c.copyInterrupted({ type, byte, error: { code: v.sqlstate, message: v.message } });
   if (v.followedBy && !c.closed) {
     c.hooks.reportError(c, errorResponse({ severity: v.followedBy.severity, code: v.followedBy.sqlstate, message: v.followedBy.message }));
   }
@@ -86,7 +87,7 @@ async function answerMalformed(c: PgConnection, input: MalformedInput): Promise<
   const v = w.fsm.received(message.type, { byte: input.byte });
   // Skipped anyway (e.g. while skipping to Sync): PostgreSQL does not even read its body.
   if (v.action === 'ignore') return true;
-  if (v.action === 'reject') return refuse(c, v, phase);
+  if (v.action === 'reject') return refuse(c, v, phase, message.type, input.byte);
   if (message.type === 'Terminate') {
     w.out.discard();
     return false;

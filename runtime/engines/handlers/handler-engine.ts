@@ -10,7 +10,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { DATA_TYPES, type BackendMessage, type FrontendMessage, type Bind, type Parse } from '../../../generated/index.js';
-import type { BackendSink, Engine, EngineSession, MalformedMessage, SessionEvents, SessionStart } from '../../engine.js';
+import type { BackendSink, CopyInterruption, Engine, EngineSession, MalformedMessage, SessionEvents, SessionStart } from '../../engine.js';
 import { EngineError } from '../../engine.js';
 import { errorResponse, noticeResponse, type ErrorInfo } from '../../protocol/error-fields.js';
 import { ValueError } from '../../values/index.js';
@@ -239,6 +239,22 @@ class HandlerSession implements EngineSession {
           break;
       }
     }
+  }
+
+  /**
+   * A message PostgreSQL does not take during COPY FROM STDIN: the handler stops reading and the
+   * COPY fails with PostgreSQL's error for it; nothing more is sent, since the runtime ends the
+   * session with a FATAL next.
+   */
+  async copyInterrupted(interruption: CopyInterruption, out: BackendSink): Promise<void> {
+    this.out = out;
+    const state = this.copyIn;
+    if (state === undefined) return;
+    const error = new HandlerError(interruption.error.code, interruption.error.message);
+    state.queue.fail(error);
+    await state.finished.catch(() => undefined);
+    this.copyIn = undefined;
+    this.fail(error);
   }
 
   /**
@@ -681,7 +697,7 @@ class HandlerSession implements EngineSession {
           throw error;
         }
         default:
-          // Sync and Flush are ignored during COPY FROM STDIN (the runtime turns anything else into a CopyFail).
+          // Sync and Flush are ignored during COPY FROM STDIN (anything else comes through copyInterrupted).
           return;
       }
     } catch (err) {

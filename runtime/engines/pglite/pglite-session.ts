@@ -10,9 +10,11 @@
  * value did not change. A malformed message goes to PostgreSQL as the client framed it; between
  * two of the client's runs, a wrapper may run side queries in the session's own state.
  */
-import { EngineError, type BackendSink, type EngineSession, type MalformedMessage, type SessionEvents, type SessionStart } from '../../engine.js';
+import { EngineError, type BackendSink, type CopyInterruption, type EngineSession, type MalformedMessage, type SessionEvents, type SessionStart } from '../../engine.js';
+import { fillErrorText } from '../../protocol/state-machine.js';
 import {
   MESSAGES,
+  STATE_MACHINE,
   type BackendMessage,
   type ErrorResponse,
   type ErrorResponseField,
@@ -122,6 +124,21 @@ export class PgliteSession implements EngineSession {
   execute(messages: readonly FrontendMessage[], out: BackendSink): Promise<void> {
     return this.queued(() =>
       this.call(out, (batch) => encodeMessages(this.copyIn ? this.copyInput(messages, batch) : this.prepare(messages, batch))),
+    );
+  }
+
+  /**
+   * Fails the COPY in progress for a message PostgreSQL does not take in copy-in: the COPY is
+   * failed in the backend (a message PostgreSQL reads there would end the shared backend with
+   * FATAL), and the output filter turns its error into the one PostgreSQL sends for the message,
+   * with the COPY's context; the runtime then ends the session.
+   */
+  copyInterrupted(interruption: CopyInterruption, out: BackendSink): Promise<void> {
+    return this.queued(() =>
+      this.call(out, (batch) => {
+        batch.violation = interruption.error.message;
+        return encodeMessages([{ type: 'CopyFail', message: interruption.error.message }]);
+      }),
     );
   }
 
@@ -265,11 +282,10 @@ export class PgliteSession implements EngineSession {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       if (!COPY_INPUT.has(m.type)) {
-        batch.violation = violationMessage(m);
+        batch.violation = fillErrorText(STATE_MACHINE.errors.unexpectedDuringCopyIn.message, { byte: MESSAGES[m.type]?.typeByte?.charCodeAt(0) ?? 0 });
         out.push({ type: 'CopyFail', message: batch.violation });
         return out;
       }
-      if (m.type === 'CopyFail' && VIOLATION.test(m.message)) batch.violation = m.message;
       out.push(m);
       if (m.type === 'CopyDone' || m.type === 'CopyFail') {
         // Whether the COPY came from a Query or an extended batch, what follows needs no Sync first.
@@ -508,14 +524,6 @@ function supportedEncoding(name: string): boolean {
 
 /** The messages PostgreSQL accepts in copy-in; anything else there ends the backend with FATAL, so it fails the COPY instead. */
 const COPY_INPUT = new Set(['CopyData', 'CopyDone', 'CopyFail', 'Flush', 'Sync']);
-
-/** The runtime's CopyFail for a message the copy-in state does not accept (see runtime/server/postgres-commands.ts). */
-const VIOLATION = /^unexpected message type 0x[0-9A-F]{2} during COPY from stdin$/;
-
-function violationMessage(m: FrontendMessage): string {
-  const typeByte = MESSAGES[m.type]?.typeByte?.charCodeAt(0) ?? 0;
-  return `unexpected message type 0x${typeByte.toString(16).toUpperCase().padStart(2, '0')} during COPY from stdin`;
-}
 
 /** The ErrorResponse of the COPY the engine failed, turned into the one PostgreSQL sends for an unexpected message. */
 function violationFields(fields: readonly ErrorResponseField[], message: string): ErrorResponseField[] {

@@ -15,11 +15,10 @@
  * (`drained`), and by the upstream socket, which is paused while its undecoded input is above a
  * high-water mark.
  */
-import { EngineError, type BackendSink, type EngineSession, type MalformedMessage, type SessionEvents } from '../../engine.js';
+import { EngineError, type BackendSink, type CopyInterruption, type EngineSession, type MalformedMessage, type SessionEvents } from '../../engine.js';
 import type { BackendMessage, FrontendMessage } from '../../../generated/index.js';
 import { readErrorFields } from '../../protocol/error-fields.js';
 import { PendingAnswers } from './pending-answers.js';
-import { refusedDuringCopyIn } from './refused-copy-message.js';
 import { UpstreamViolation, type UpstreamConnection } from './upstream.js';
 
 /** Bytes of output after which the client's backpressure is checked. */
@@ -98,19 +97,24 @@ export class ProxySession implements EngineSession {
     return this.forward(out, () => {
       for (let i = 0; i < messages.length; i++) {
         const m = messages[i]!;
-        const refused = m.type === 'CopyFail' && this.pending.copyIn ? refusedDuringCopyIn(m.message) : undefined;
-        if (refused !== undefined) {
-          // The runtime failed the COPY for a message PostgreSQL does not take in copy-in: that
-          // message's type byte goes upstream, which answers it as it does (ERROR with its COPY
-          // context, then FATAL).
-          this.upstream.queueFrame(refused.type, refused.frame, true);
-          this.refused = true;
-          continue;
-        }
         this.upstream.queue(m);
         this.pending.sent(m.type);
       }
       return messages[messages.length - 1]?.type;
+    });
+  }
+
+  /**
+   * A message PostgreSQL does not take in copy-in interrupted the client's COPY data. PostgreSQL
+   * reads no more of such a message than its type byte before answering, so that byte goes
+   * upstream, framed as an empty message, and the upstream answers it as it does (ERROR with its
+   * COPY context, then FATAL): the request lasts until the upstream ends the session.
+   */
+  copyInterrupted(interruption: CopyInterruption, out: BackendSink): Promise<void> {
+    return this.forward(out, () => {
+      this.upstream.queueFrame(interruption.type, Uint8Array.of(interruption.byte, 0, 0, 0, 4), true);
+      this.refused = true;
+      return interruption.type;
     });
   }
 
