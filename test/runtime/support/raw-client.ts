@@ -5,7 +5,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import {
-  BACKEND_TABLE,
   PROTOCOL_3_0,
   encodeFrontend,
   type BackendMessage,
@@ -14,23 +13,33 @@ import {
   type StartupMessage,
 } from '../../../generated/index.js';
 import { readErrorFields, type ErrorInfo } from '../../../runtime/protocol/error-fields.js';
-import { StreamDecoder, Writer } from '../../../runtime/wire/index.js';
+import { Writer } from '../../../runtime/wire/index.js';
+import { BackendReader } from '../../support/backend-reader.js';
 
 /** What `next()` returns once the server has closed the connection and every message was read. */
 export const CLOSED = { type: 'Closed' } as const;
 export type Received = BackendMessage | typeof CLOSED;
 
 export class RawClient {
-  private readonly decoder = new StreamDecoder<BackendMessage>(BACKEND_TABLE, { context: { protocolVersion: PROTOCOL_3_0 } });
-  private waiters: (() => void)[] = [];
-  private ended = false;
-  /** Number of 'data' events seen: how many chunks the server's output arrived in (an upper bound on its writes). */
-  chunks = 0;
-  /** Bytes received in total. */
-  bytes = 0;
+  private readonly reader: BackendReader;
 
-  private constructor(public socket: Socket) {
-    this.attach(socket);
+  private constructor(socket: Socket) {
+    this.reader = new BackendReader(socket);
+  }
+
+  /** The socket the client is on now (TLS once started). */
+  get socket(): Socket {
+    return this.reader.socket;
+  }
+
+  /** Number of 'data' events seen: how many chunks the server's output arrived in (an upper bound on its writes). */
+  get chunks(): number {
+    return this.reader.chunks;
+  }
+
+  /** Bytes received in total. */
+  get bytes(): number {
+    return this.reader.bytes;
   }
 
   static async connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
@@ -46,30 +55,8 @@ export class RawClient {
     return new RawClient(socket);
   }
 
-  private attach(socket: Socket): void {
-    socket.on('data', (chunk: Buffer) => {
-      this.chunks++;
-      this.bytes += chunk.length;
-      this.decoder.push(chunk);
-      this.wake();
-    });
-    const end = (): void => {
-      this.ended = true;
-      this.wake();
-    };
-    socket.on('end', end);
-    socket.on('close', end);
-    socket.on('error', end);
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
   set protocolVersion(v: number) {
-    this.decoder.context = { ...this.decoder.context, protocolVersion: v };
+    this.reader.protocolVersion = v;
   }
 
   /** Encodes and writes the messages in one write. */
@@ -78,47 +65,31 @@ export class RawClient {
   }
 
   write(bytes: Uint8Array): void {
-    this.socket.write(bytes);
+    this.reader.socket.write(bytes);
   }
 
   /** Sends an SSLRequest/GSSENCRequest and reads the one-byte answer. */
   async request(m: { type: 'SSLRequest' } | { type: 'GSSENCRequest' }, trailing?: Uint8Array): Promise<Received> {
-    this.decoder.expectReply = m.type;
+    this.reader.decoder.expectReply = m.type;
     this.write(trailing ? Buffer.concat([encode(m), trailing]) : encode(m));
     return this.next();
   }
 
   /** Upgrades the plain socket to TLS (after 'S'). */
-  async startTls(options: ConnectionOptions = {}): Promise<TLSSocket> {
-    const plain = this.socket;
-    plain.removeAllListeners('data');
-    plain.removeAllListeners('end');
-    plain.removeAllListeners('close');
-    const secure = tlsConnect({ socket: plain, rejectUnauthorized: false, ...options });
-    await new Promise<void>((resolve, reject) => secure.once('secureConnect', resolve).once('error', reject));
-    this.socket = secure;
-    this.attach(secure);
-    return secure;
+  startTls(options: ConnectionOptions = {}): Promise<TLSSocket> {
+    return this.reader.startTls(options);
   }
 
   /** The next backend message, or CLOSED; rejects after `timeoutMs` without one. */
   async next(timeoutMs = 5000): Promise<Received> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const m = this.decoder.next();
+      const m = this.reader.decoder.next();
       // Later messages (BackendKeyData) are decoded by the version the server settled on.
       if (m?.type === 'NegotiateProtocolVersion') this.protocolVersion = m.newestVersion;
       if (m !== undefined) return m;
-      if (this.ended) return CLOSED;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timed out waiting for a backend message');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      if (this.reader.ended) return CLOSED;
+      if (!(await this.reader.waitUntil(deadline))) throw new Error('timed out waiting for a backend message');
     }
   }
 
